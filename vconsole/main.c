@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ktstr-vconsole: the module, its slots and the control device.
+ *
+ * /dev/ktstr-vconsole works like /dev/vhost-net: each open file is one
+ * device instance, driven by a VMM through ioctls.  An instance attaches to
+ * one of the slots created at load time; the slot is what host readers and
+ * writers see, so it outlives the instances that come and go on it.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/build_bug.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/ratelimit.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "vconsole.h"
+
+static unsigned int nr_slots = 4;
+module_param(nr_slots, uint, 0444);
+MODULE_PARM_DESC(nr_slots, "Number of device slots, each with two port devices (1-"
+		 __stringify(KTSTR_VC_MAX_SLOTS) ", default 4)");
+
+static struct vc_slot *vc_slots;
+static DEFINE_MUTEX(vc_slots_lock);	/* slot ownership */
+
+static void vc_abi_checks(void)
+{
+	BUILD_BUG_ON(sizeof(struct ktstr_vc_attach) != 8);
+	BUILD_BUG_ON(sizeof(struct ktstr_vc_mem_region) != 32);
+	BUILD_BUG_ON(sizeof(struct ktstr_vc_mem_table) != 8);
+	BUILD_BUG_ON(sizeof(struct ktstr_vc_kick) != 8);
+	BUILD_BUG_ON(sizeof(struct ktstr_vc_call) != 8);
+	BUILD_BUG_ON(sizeof(struct ktstr_vc_mmio) != 24);
+	BUILD_BUG_ON(sizeof(struct ktstr_vc_info) != 48);
+	BUILD_BUG_ON(sizeof(struct ktstr_vc_queue_stats) != 32);
+	BUILD_BUG_ON(sizeof(struct ktstr_vc_stats) != 376);
+}
+
+/*
+ * A rejected guest action: count it in its statistics class and say so,
+ * rate limited because a hostile guest can repeat it at will.
+ */
+void vc_reject(struct vc_dev *dev, u64 *counter, const char *fmt, ...)
+{
+	static DEFINE_RATELIMIT_STATE(rs, DEFAULT_RATELIMIT_INTERVAL,
+				      DEFAULT_RATELIMIT_BURST);
+	struct va_format vaf;
+	va_list args;
+
+	(*counter)++;
+	if (!__ratelimit(&rs))
+		return;
+	va_start(args, fmt);
+	vaf.fmt = fmt;
+	vaf.va = &args;
+	pr_warn("slot %d: %pV\n", vc_slot_id(dev), &vaf);
+	va_end(args);
+}
+
+static int vc_attach(struct vc_dev *dev, struct ktstr_vc_attach __user *uarg)
+{
+	struct ktstr_vc_attach arg;
+	struct vc_slot *slot;
+	int ret = 0;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	if (arg.flags || arg.slot >= nr_slots)
+		return -EINVAL;
+	if (dev->slot)
+		return -EISCONN;
+
+	slot = &vc_slots[arg.slot];
+	mutex_lock(&vc_slots_lock);
+	if (slot->owner) {
+		ret = -EBUSY;
+	} else {
+		slot->owner = dev;
+		dev->slot = slot;
+	}
+	mutex_unlock(&vc_slots_lock);
+	return ret;
+}
+
+/* End the session: the device returns to its reset state, the slot frees. */
+static int vc_detach(struct vc_dev *dev)
+{
+	if (!dev->slot)
+		return -ENOTCONN;
+
+	vc_mmio_reset(dev);
+	mutex_lock(&vc_slots_lock);
+	dev->slot->owner = NULL;
+	mutex_unlock(&vc_slots_lock);
+	dev->slot = NULL;
+	return 0;
+}
+
+static int vc_mmio(struct vc_dev *dev, struct ktstr_vc_mmio __user *uarg)
+{
+	struct ktstr_vc_mmio m;
+
+	if (copy_from_user(&m, uarg, sizeof(m)))
+		return -EFAULT;
+	if (!dev->slot)
+		return -ENOTCONN;
+	if (!m.len || m.len > sizeof(m.data) || m.padding ||
+	    m.flags & ~KTSTR_VC_MMIO_WRITE ||
+	    m.offset >= KTSTR_VC_MMIO_SIZE ||
+	    m.len > KTSTR_VC_MMIO_SIZE - m.offset)
+		return -EINVAL;
+
+	if (m.flags & KTSTR_VC_MMIO_WRITE) {
+		vc_mmio_write(dev, m.offset, m.data, m.len);
+		return 0;
+	}
+	memset(m.data, 0, sizeof(m.data));
+	vc_mmio_read(dev, m.offset, m.data, m.len);
+	return copy_to_user(uarg->data, m.data, sizeof(m.data)) ? -EFAULT : 0;
+}
+
+static int vc_get_info(struct vc_dev *dev, struct ktstr_vc_info __user *uarg)
+{
+	struct ktstr_vc_info info = {
+		.abi_version = KTSTR_VC_ABI_VERSION,
+		.slot = dev->slot ? dev->slot->index : KTSTR_VC_SLOT_NONE,
+		.nr_slots = nr_slots,
+		.num_queues = KTSTR_VC_NUM_QUEUES,
+		.queue_max = KTSTR_VC_QUEUE_MAX,
+		.mmio_size = KTSTR_VC_MMIO_SIZE,
+		.device_status = dev->status,
+		.device_features = vc_device_features(),
+		.driver_features = dev->driver_features,
+	};
+
+	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
+}
+
+static int vc_get_stats(struct vc_dev *dev, struct ktstr_vc_stats __user *uarg)
+{
+	return copy_to_user(uarg, &dev->stats, sizeof(dev->stats)) ? -EFAULT : 0;
+}
+
+static long vc_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct vc_dev *dev = file->private_data;
+	void __user *uarg = (void __user *)arg;
+	long ret;
+
+	mutex_lock(&dev->lock);
+	switch (cmd) {
+	case KTSTR_VC_GET_INFO:
+		ret = vc_get_info(dev, uarg);
+		break;
+	case KTSTR_VC_ATTACH:
+		ret = vc_attach(dev, uarg);
+		break;
+	case KTSTR_VC_DETACH:
+		ret = vc_detach(dev);
+		break;
+	case KTSTR_VC_MMIO:
+		ret = vc_mmio(dev, uarg);
+		break;
+	case KTSTR_VC_GET_STATS:
+		ret = vc_get_stats(dev, uarg);
+		break;
+	default:
+		ret = -ENOTTY;
+		break;
+	}
+	mutex_unlock(&dev->lock);
+	return ret;
+}
+
+static int vc_open(struct inode *inode, struct file *file)
+{
+	struct vc_dev *dev = kzalloc(sizeof(*dev), GFP_KERNEL_ACCOUNT);
+
+	if (!dev)
+		return -ENOMEM;
+	mutex_init(&dev->lock);
+	vc_mmio_reset(dev);
+	file->private_data = dev;
+	return 0;
+}
+
+static int vc_release(struct inode *inode, struct file *file)
+{
+	struct vc_dev *dev = file->private_data;
+
+	mutex_lock(&dev->lock);
+	vc_detach(dev);
+	mutex_unlock(&dev->lock);
+	mutex_destroy(&dev->lock);
+	kfree(dev);
+	return 0;
+}
+
+static const struct file_operations vc_ctrl_fops = {
+	.owner = THIS_MODULE,
+	.open = vc_open,
+	.release = vc_release,
+	.unlocked_ioctl = vc_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice vc_ctrl_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = KTSTR_VC_CTRL_NAME,
+	.fops = &vc_ctrl_fops,
+	.mode = 0600,
+};
+
+static int __init vc_init(void)
+{
+	unsigned int i;
+	int ret;
+
+	vc_abi_checks();
+	if (!nr_slots || nr_slots > KTSTR_VC_MAX_SLOTS) {
+		pr_err("nr_slots=%u out of range 1-%u\n",
+		       nr_slots, KTSTR_VC_MAX_SLOTS);
+		return -EINVAL;
+	}
+	vc_slots = kcalloc(nr_slots, sizeof(*vc_slots), GFP_KERNEL);
+	if (!vc_slots)
+		return -ENOMEM;
+	for (i = 0; i < nr_slots; i++)
+		vc_slots[i].index = i;
+
+	ret = misc_register(&vc_ctrl_misc);
+	if (ret) {
+		kfree(vc_slots);
+		return ret;
+	}
+	pr_info("%u slots, ABI %u\n", nr_slots,
+		KTSTR_VC_ABI_VERSION);
+	return 0;
+}
+
+static void __exit vc_exit(void)
+{
+	misc_deregister(&vc_ctrl_misc);
+	kfree(vc_slots);
+}
+
+module_init(vc_init);
+module_exit(vc_exit);
+
+MODULE_DESCRIPTION("Two-port virtio-console device for KVM guests, in the host kernel");
+MODULE_AUTHOR("ktstr-vconsole developers");
+MODULE_LICENSE("GPL");
