@@ -25,7 +25,7 @@ MODULE_PARM_DESC(nr_slots, "Number of device slots, each with two port devices (
 		 __stringify(KTSTR_VC_MAX_SLOTS) ", default 4)");
 
 static struct vc_slot *vc_slots;
-static DEFINE_MUTEX(vc_slots_lock);	/* slot ownership */
+static DEFINE_MUTEX(vc_slots_lock);	/* vc_slot.owner_dev */
 
 static void vc_abi_checks(void)
 {
@@ -61,11 +61,18 @@ void vc_reject(struct vc_dev *dev, u64 *counter, const char *fmt, ...)
 	va_end(args);
 }
 
+static void vc_slot_release(struct vc_slot *slot)
+{
+	mutex_lock(&vc_slots_lock);
+	slot->owner_dev = NULL;
+	mutex_unlock(&vc_slots_lock);
+}
+
 static int vc_attach(struct vc_dev *dev, struct ktstr_vc_attach __user *uarg)
 {
 	struct ktstr_vc_attach arg;
 	struct vc_slot *slot;
-	int ret = 0;
+	int ret;
 
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
 		return -EFAULT;
@@ -76,27 +83,36 @@ static int vc_attach(struct vc_dev *dev, struct ktstr_vc_attach __user *uarg)
 
 	slot = &vc_slots[arg.slot];
 	mutex_lock(&vc_slots_lock);
-	if (slot->owner) {
-		ret = -EBUSY;
-	} else {
-		slot->owner = dev;
-		dev->slot = slot;
+	if (slot->owner_dev) {
+		mutex_unlock(&vc_slots_lock);
+		return -EBUSY;
 	}
+	slot->owner_dev = dev;
 	mutex_unlock(&vc_slots_lock);
-	return ret;
+
+	mutex_lock(&dev->lock);
+	dev->slot = slot;
+	ret = vc_session_start(dev);
+	if (ret)
+		dev->slot = NULL;
+	mutex_unlock(&dev->lock);
+	if (ret) {
+		vc_slot_release(slot);
+		return ret;
+	}
+	vc_slot_session_begin(slot, dev);
+	return 0;
 }
 
-/* End the session: the device returns to its reset state, the slot frees. */
+/* End the session; the slot is free for the next instance. */
 static int vc_detach(struct vc_dev *dev)
 {
-	if (!dev->slot)
-		return -ENOTCONN;
+	struct vc_slot *slot = dev->slot;
 
-	vc_mmio_reset(dev);
-	mutex_lock(&vc_slots_lock);
-	dev->slot->owner = NULL;
-	mutex_unlock(&vc_slots_lock);
-	dev->slot = NULL;
+	if (!slot)
+		return -ENOTCONN;
+	vc_session_end(dev);
+	vc_slot_release(slot);
 	return 0;
 }
 
@@ -106,8 +122,6 @@ static int vc_mmio(struct vc_dev *dev, struct ktstr_vc_mmio __user *uarg)
 
 	if (copy_from_user(&m, uarg, sizeof(m)))
 		return -EFAULT;
-	if (!dev->slot)
-		return -ENOTCONN;
 	if (!m.len || m.len > sizeof(m.data) || m.padding ||
 	    m.flags & ~KTSTR_VC_MMIO_WRITE ||
 	    m.offset >= KTSTR_VC_MMIO_SIZE ||
@@ -140,9 +154,69 @@ static int vc_get_info(struct vc_dev *dev, struct ktstr_vc_info __user *uarg)
 	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
 }
 
+/* Kicks from eventfds are counted outside the lock; fold them in. */
 static int vc_get_stats(struct vc_dev *dev, struct ktstr_vc_stats __user *uarg)
 {
-	return copy_to_user(uarg, &dev->stats, sizeof(dev->stats)) ? -EFAULT : 0;
+	struct ktstr_vc_stats *st;
+	unsigned int i;
+	int ret;
+
+	st = kmemdup(&dev->stats, sizeof(*st), GFP_KERNEL);
+	if (!st)
+		return -ENOMEM;
+	st->kicks = 0;
+	for (i = 0; i < KTSTR_VC_NUM_QUEUES; i++) {
+		st->queue[i].kicks += atomic64_read(&dev->kicks[i]);
+		st->kicks += st->queue[i].kicks;
+	}
+	ret = copy_to_user(uarg, st, sizeof(*st)) ? -EFAULT : 0;
+	kfree(st);
+	return ret;
+}
+
+/* The ioctls that need a session, from the VMM that started it. */
+static long vc_session_ioctl(struct vc_dev *dev, unsigned int cmd,
+			     void __user *uarg)
+{
+	if (!dev->slot)
+		return -ENOTCONN;
+	/* Guest memory is the owner's memory: only it may drive the device. */
+	if (dev->mm != current->mm)
+		return -EPERM;
+
+	switch (cmd) {
+	case KTSTR_VC_MMIO:
+		return vc_mmio(dev, uarg);
+	case KTSTR_VC_SET_MEM_TABLE:
+		return vc_mem_set(dev, uarg);
+	case KTSTR_VC_SET_KICK_FD:
+		return vc_set_kick(dev, uarg);
+	case KTSTR_VC_SET_CALL_FD:
+		return vc_set_call(dev, uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static long vc_locked_ioctl(struct vc_dev *dev, unsigned int cmd,
+			    void __user *uarg)
+{
+	long ret;
+
+	mutex_lock(&dev->lock);
+	switch (cmd) {
+	case KTSTR_VC_GET_INFO:
+		ret = vc_get_info(dev, uarg);
+		break;
+	case KTSTR_VC_GET_STATS:
+		ret = vc_get_stats(dev, uarg);
+		break;
+	default:
+		ret = vc_session_ioctl(dev, cmd, uarg);
+		break;
+	}
+	mutex_unlock(&dev->lock);
+	return ret;
 }
 
 static long vc_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
@@ -151,39 +225,31 @@ static long vc_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	void __user *uarg = (void __user *)arg;
 	long ret;
 
-	mutex_lock(&dev->lock);
 	switch (cmd) {
-	case KTSTR_VC_GET_INFO:
-		ret = vc_get_info(dev, uarg);
-		break;
 	case KTSTR_VC_ATTACH:
-		ret = vc_attach(dev, uarg);
-		break;
 	case KTSTR_VC_DETACH:
-		ret = vc_detach(dev);
-		break;
-	case KTSTR_VC_MMIO:
-		ret = vc_mmio(dev, uarg);
-		break;
-	case KTSTR_VC_GET_STATS:
-		ret = vc_get_stats(dev, uarg);
-		break;
+		mutex_lock(&dev->session_lock);
+		if (cmd == KTSTR_VC_ATTACH)
+			ret = vc_attach(dev, uarg);
+		else
+			ret = vc_detach(dev);
+		mutex_unlock(&dev->session_lock);
+		return ret;
 	default:
-		ret = -ENOTTY;
-		break;
+		return vc_locked_ioctl(dev, cmd, uarg);
 	}
-	mutex_unlock(&dev->lock);
-	return ret;
 }
 
 static int vc_open(struct inode *inode, struct file *file)
 {
-	struct vc_dev *dev = kzalloc(sizeof(*dev), GFP_KERNEL_ACCOUNT);
+	struct vc_dev *dev = kvzalloc(sizeof(*dev), GFP_KERNEL_ACCOUNT);
 
 	if (!dev)
 		return -ENOMEM;
+	mutex_init(&dev->session_lock);
 	mutex_init(&dev->lock);
 	vc_mmio_reset(dev);
+	vc_ctrl_reset(dev);
 	file->private_data = dev;
 	return 0;
 }
@@ -192,11 +258,12 @@ static int vc_release(struct inode *inode, struct file *file)
 {
 	struct vc_dev *dev = file->private_data;
 
-	mutex_lock(&dev->lock);
+	mutex_lock(&dev->session_lock);
 	vc_detach(dev);
-	mutex_unlock(&dev->lock);
+	mutex_unlock(&dev->session_lock);
 	mutex_destroy(&dev->lock);
-	kfree(dev);
+	mutex_destroy(&dev->session_lock);
+	kvfree(dev);
 	return 0;
 }
 
@@ -233,19 +300,26 @@ static int __init vc_init(void)
 	for (i = 0; i < nr_slots; i++)
 		vc_slots[i].index = i;
 
+	ret = vc_ports_init(vc_slots, nr_slots);
+	if (ret)
+		goto free;
 	ret = misc_register(&vc_ctrl_misc);
-	if (ret) {
-		kfree(vc_slots);
-		return ret;
-	}
+	if (ret)
+		goto ports;
 	pr_info("%u slots, ABI %u\n", nr_slots,
 		KTSTR_VC_ABI_VERSION);
 	return 0;
+ports:
+	vc_ports_exit(vc_slots, nr_slots);
+free:
+	kfree(vc_slots);
+	return ret;
 }
 
 static void __exit vc_exit(void)
 {
 	misc_deregister(&vc_ctrl_misc);
+	vc_ports_exit(vc_slots, nr_slots);
 	kfree(vc_slots);
 }
 

@@ -50,9 +50,14 @@ u64 vc_device_features(void)
 	return BIT_ULL(VIRTIO_F_VERSION_1) | BIT_ULL(VIRTIO_CONSOLE_F_MULTIPORT);
 }
 
-static bool vc_driver_ok(const struct vc_dev *dev)
+bool vc_driver_ok(const struct vc_dev *dev)
 {
 	return dev->status & VIRTIO_CONFIG_S_DRIVER_OK;
+}
+
+bool vc_multiport(const struct vc_dev *dev)
+{
+	return dev->driver_features & BIT_ULL(VIRTIO_CONSOLE_F_MULTIPORT);
 }
 
 /* Driver features may change only between DRIVER and FEATURES_OK. */
@@ -78,7 +83,7 @@ static struct vc_queue *vc_selected_queue(struct vc_dev *dev)
 static void vc_queue_reset(struct vc_queue *vq)
 {
 	memset(vq, 0, sizeof(*vq));
-	vq->num = VC_QUEUE_NUM_DEFAULT;
+	vq->num = KTSTR_VC_QUEUE_MAX;
 }
 
 void vc_mmio_reset(struct vc_dev *dev)
@@ -270,11 +275,6 @@ static void vc_queue_reg_write(struct vc_dev *dev, u32 offset, u32 val)
 	}
 }
 
-static bool vc_multiport(const struct vc_dev *dev)
-{
-	return dev->driver_features & BIT_ULL(VIRTIO_CONSOLE_F_MULTIPORT);
-}
-
 static void vc_queue_notify(struct vc_dev *dev, u32 idx)
 {
 	if (idx >= KTSTR_VC_NUM_QUEUES) {
@@ -293,7 +293,15 @@ static void vc_queue_notify(struct vc_dev *dev, u32 idx)
 		return;
 	}
 	dev->stats.queue[idx].kicks++;
-	dev->stats.kicks++;
+	vc_queue_work(dev, idx);
+}
+
+/* Host bytes and control messages that waited for DRIVER_OK go now. */
+static void vc_driver_ok_landed(struct vc_dev *dev)
+{
+	vc_queue_work(dev, KTSTR_VC_Q_PORT0_RX);
+	vc_queue_work(dev, KTSTR_VC_Q_CTRL_RX);
+	vc_queue_work(dev, KTSTR_VC_Q_PORT1_RX);
 }
 
 /* One bit per step: the next rung of the ladder, or FAILED at any time. */
@@ -320,7 +328,7 @@ static void vc_write_status(struct vc_dev *dev, u32 val)
 	u32 old = dev->status;
 
 	if (!val) {
-		vc_mmio_reset(dev);
+		vc_device_reset(dev);
 		return;
 	}
 	if ((val & old) != old) {
@@ -335,6 +343,8 @@ static void vc_write_status(struct vc_dev *dev, u32 val)
 	}
 	dev->status = val;
 
+	if (val & ~old & VIRTIO_CONFIG_S_DRIVER_OK)
+		vc_driver_ok_landed(dev);
 	if (val & ~old & VIRTIO_CONFIG_S_FAILED)
 		pr_warn_ratelimited("slot %d: driver set FAILED (status %#x)\n",
 				    vc_slot_id(dev), val);

@@ -1,38 +1,146 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * ktstr-vconsole internals: one struct vc_dev per open control file (the
- * device instance a VMM drives) and one struct vc_slot per slot (the port
- * pair that outlives instances).
+ * ktstr-vconsole internals.
+ *
+ * struct vc_dev is one device instance (one open control file, driven by a
+ * VMM); struct vc_slot is what host readers and writers see (two ports and
+ * their buffers), and outlives the instances attached to it in turn.
+ *
+ * Lock order: vc_dev.lock -> vc_port.lock -> vc_slot.lock.
  */
 #ifndef _KTSTR_VCONSOLE_H
 #define _KTSTR_VCONSOLE_H
 
+#include <linux/cdev.h>
+#include <linux/completion.h>
 #include <linux/mutex.h>
+#include <linux/poll.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/wait.h>
 #include <linux/ktstr_vconsole.h>
 
-#define VC_QUEUE_NUM_DEFAULT	KTSTR_VC_QUEUE_MAX
+/* Per-descriptor and per-run bounds, as in the reference device. */
+#define VC_TX_DESC_MAX		(32 * 1024)
+#define VC_TX_RUN_MAX		(256 * 1024)
+#define VC_RX_CHAINS_RUN_MAX	64
+#define VC_CTRL_CHAINS_RUN_MAX	32
+
+/* Control messages the host can have queued at once (2 + 3 + 2). */
+#define VC_CTRL_OUT_MAX		8
+
+/* A byte ring with absolute positions: in - out bytes are queued. */
+struct vc_buf {
+	u8 *data;
+	size_t size;			/* power of two */
+	u64 in;				/* bytes ever stored */
+	u64 out;			/* bytes ever consumed or dropped */
+};
+
+struct vc_slot;
+
+struct vc_port {
+	struct vc_slot *slot;
+	unsigned int id;
+	struct mutex lock;		/* buffers and reader state */
+	struct vc_buf tx;		/* guest -> host: what readers read */
+	struct vc_buf rx;		/* host -> guest: what writers wrote */
+	wait_queue_head_t wait;		/* readers, writers and pollers */
+	atomic_t reader_open;		/* one reader at a time */
+	atomic_t writer_open;		/* one writer at a time */
+	u64 reader_session;		/* the session the opener reads */
+	u64 reader_eof;			/* tx position of its end, or U64_MAX */
+	bool tx_stalled;		/* guest TX waits for reader room */
+	u64 dropped;			/* port 0: oldest bytes given way */
+};
 
 struct vc_dev;
 
 struct vc_slot {
 	unsigned int index;
-	struct vc_dev *owner;		/* protected by vc_slots_lock */
+	struct vc_dev *owner_dev;	/* holder of the slot, vc_slots_lock */
+	spinlock_t lock;		/* owner, session, live */
+	struct vc_dev *owner;		/* while host kicks may reach it */
+	u64 session;			/* sessions started so far */
+	bool live;
+	struct vc_port port[KTSTR_VC_NUM_PORTS];
 };
 
-/* Register-file view of one virtqueue, as the driver configured it. */
+struct vc_mem_region {
+	u64 gpa;
+	u64 size;
+	u64 uaddr;
+};
+
+struct vc_mem {
+	unsigned int nregions;
+	struct vc_mem_region regions[];	/* sorted by gpa, disjoint */
+};
+
+/* One descriptor of a chain, translated: where the bytes are in the VMM. */
+struct vc_seg {
+	void __user *uaddr;		/* NULL: outside guest memory */
+	u32 len;
+	bool write;			/* device writes (guest reads) */
+};
+
+struct vc_chain {
+	u16 head;
+	unsigned int nsegs;
+	const char *bad;		/* why it is malformed: use none of it */
+	bool bad_seg;			/* some segment is outside memory */
+	bool truncated;			/* a TX descriptor over VC_TX_DESC_MAX */
+	struct vc_seg seg[KTSTR_VC_QUEUE_MAX];
+};
+
+/* One split virtqueue: the driver's configuration and our progress. */
 struct vc_queue {
 	u32 num;
 	bool ready;
 	u64 desc;
 	u64 avail;
 	u64 used;
+
+	/* Set by vc_vring_map() for the current run. */
+	void __user *desc_ua;
+	void __user *avail_ua;
+	void __user *used_ua;
+	u16 avail_idx;			/* last avail->idx read */
+	u16 last_avail;			/* next avail entry to take */
+	u16 used_idx;			/* next used entry to fill */
+	u16 used_published;		/* used->idx the guest can see */
+};
+
+struct vc_kick {
+	struct vc_dev *dev;
+	unsigned int queue;
+	struct file *file;
+	wait_queue_head_t *wqh;
+	wait_queue_entry_t wait;
+	poll_table table;
+};
+
+struct vc_ctrl_msg {
+	u32 id;
+	u16 event;
+	u16 value;
+	const char *name;		/* PORT_NAME payload, or NULL */
 };
 
 struct vc_dev {
-	struct mutex lock;		/* register file, queues, stats */
+	struct mutex session_lock;	/* attach and detach */
+	struct mutex lock;		/* everything below but pending */
 	struct vc_slot *slot;		/* NULL when detached */
+	struct mm_struct *mm;		/* the VMM's, while attached */
+	struct task_struct *worker;
+	struct completion worker_started;
+	unsigned long pending;		/* queues with work, atomic bitops */
+	struct eventfd_ctx *call;
+	struct vc_mem *mem;
+	struct vc_kick kick[KTSTR_VC_NUM_QUEUES];
+	atomic64_t kicks[KTSTR_VC_NUM_QUEUES];
 
+	/* Register file. */
 	u32 status;
 	u32 device_features_sel;
 	u32 driver_features_sel;
@@ -42,6 +150,15 @@ struct vc_dev {
 	u32 config_generation;
 	struct vc_queue vq[KTSTR_VC_NUM_QUEUES];
 
+	/* Multiport control protocol. */
+	bool device_ready;
+	bool port_ready[KTSTR_VC_NUM_PORTS];
+	bool port_open[KTSTR_VC_NUM_PORTS];
+	struct vc_ctrl_msg ctrl_out[VC_CTRL_OUT_MAX];
+	unsigned int ctrl_head;
+	unsigned int ctrl_len;
+
+	struct vc_chain chain;		/* scratch for the chain being handled */
 	struct ktstr_vc_stats stats;
 };
 
@@ -56,8 +173,63 @@ void vc_reject(struct vc_dev *dev, u64 *counter, const char *fmt, ...);
 
 /* mmio.c */
 u64 vc_device_features(void);
+bool vc_driver_ok(const struct vc_dev *dev);
+bool vc_multiport(const struct vc_dev *dev);
 void vc_mmio_reset(struct vc_dev *dev);
 void vc_mmio_read(struct vc_dev *dev, u32 offset, u8 *data, u32 len);
 void vc_mmio_write(struct vc_dev *dev, u32 offset, const u8 *data, u32 len);
+
+/* buf.c */
+int vc_buf_init(struct vc_buf *b, size_t size);
+void vc_buf_free(struct vc_buf *b);
+size_t vc_buf_len(const struct vc_buf *b);
+size_t vc_buf_space(const struct vc_buf *b);
+int vc_buf_store_user(struct vc_buf *b, size_t off, const void __user *src,
+		      size_t len);
+void vc_buf_commit(struct vc_buf *b, size_t len);
+int vc_buf_load_user(const struct vc_buf *b, size_t off, void __user *dst,
+		     size_t len);
+void vc_buf_consume(struct vc_buf *b, size_t len);
+
+/* mem.c */
+int vc_mem_set(struct vc_dev *dev, struct ktstr_vc_mem_table __user *uarg);
+void vc_mem_free(struct vc_dev *dev);
+void __user *vc_mem_translate(const struct vc_dev *dev, u64 gpa, u64 len);
+
+/* vring.c */
+bool vc_vring_map(struct vc_dev *dev, unsigned int qi);
+bool vc_queue_usable(struct vc_dev *dev, unsigned int qi);
+int vc_vring_peek(struct vc_dev *dev, unsigned int qi);
+void vc_vring_consume(struct vc_dev *dev, unsigned int qi, u32 len);
+bool vc_vring_publish(struct vc_dev *dev, unsigned int qi);
+bool vc_vring_wants_interrupt(struct vc_dev *dev, unsigned int qi);
+
+/* data.c */
+bool vc_port_tx(struct vc_dev *dev, unsigned int port_id, bool notify);
+bool vc_port_rx(struct vc_dev *dev, unsigned int port_id);
+
+/* control.c */
+void vc_ctrl_reset(struct vc_dev *dev);
+bool vc_ctrl_tx(struct vc_dev *dev);
+bool vc_ctrl_rx(struct vc_dev *dev);
+
+/* worker.c */
+int vc_session_start(struct vc_dev *dev);
+void vc_session_end(struct vc_dev *dev);
+void vc_queue_work(struct vc_dev *dev, unsigned int qi);
+void vc_signal(struct vc_dev *dev, unsigned int qi);
+int vc_set_kick(struct vc_dev *dev, struct ktstr_vc_kick __user *uarg);
+int vc_set_call(struct vc_dev *dev, struct ktstr_vc_call __user *uarg);
+void vc_device_reset(struct vc_dev *dev);
+
+/* port.c */
+int vc_ports_init(struct vc_slot *slots, unsigned int nr);
+void vc_ports_exit(struct vc_slot *slots, unsigned int nr);
+void vc_port_tx_stored(struct vc_port *port);
+void vc_port_rx_taken(struct vc_port *port);
+void vc_slot_session_begin(struct vc_slot *slot, struct vc_dev *dev);
+void vc_slot_session_detach(struct vc_slot *slot);
+void vc_slot_session_finish(struct vc_slot *slot);
+void vc_slot_kick(struct vc_slot *slot, unsigned int qi);
 
 #endif /* _KTSTR_VCONSOLE_H */

@@ -154,4 +154,7 @@ struct ktstr_vc_stats {
 #define KTSTR_VC_MMIO		_IOWR(KTSTR_VC_IOC_MAGIC, 0x06, struct ktstr_vc_mmio)
 #define KTSTR_VC_GET_STATS	_IOR(KTSTR_VC_IOC_MAGIC, 0x07, struct ktstr_vc_stats)
 
+/* On a port device: bytes given way since load (port 0 only ever drops). */
+#define KTSTR_VC_PORT_GET_DROPPED _IOR(KTSTR_VC_IOC_MAGIC, 0x20, __u64)
+
 #endif /* _UAPI_LINUX_KTSTR_VCONSOLE_H */

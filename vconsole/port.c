@@ -1,0 +1,490 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The host side of the ports: /dev/ktstr-port{0,1} (slot 0) and
+ * /dev/ktstr<N>-port{0,1} (slot N).  read() takes guest -> host bytes,
+ * write() queues host -> guest bytes; one reader and one writer at a time.
+ *
+ * Sessions: a slot's session runs from ATTACH to the instance's end.  A
+ * reader reads one session: the live one, the one whose bytes are still
+ * buffered, or else the next to start.  When its session has ended and
+ * its last byte is read, read() returns 0.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/device.h>
+#include <linux/fs.h>
+#include <linux/log2.h>
+#include <linux/module.h>
+#include <linux/sched/signal.h>
+#include <linux/uaccess.h>
+#include <asm/ioctls.h>
+
+#include "vconsole.h"
+
+#define VC_BUF_MIN	(64 * 1024)
+#define VC_BUF_MAX	(64 * 1024 * 1024)
+
+static unsigned int tx_buf_size = 2 * 1024 * 1024;
+module_param(tx_buf_size, uint, 0444);
+MODULE_PARM_DESC(tx_buf_size, "Bytes buffered per port from guest to host (power of two, 64 KiB-64 MiB, default 2 MiB)");
+
+static unsigned int rx_buf_size = 64 * 1024;
+module_param(rx_buf_size, uint, 0444);
+MODULE_PARM_DESC(rx_buf_size, "Bytes buffered per port from host to guest (power of two, 64 KiB-64 MiB, default 64 KiB)");
+
+static dev_t vc_port_devt;
+static struct cdev vc_port_cdev;
+static struct class *vc_port_class;
+static struct vc_slot *vc_port_slots;
+static unsigned int vc_port_nr_slots;
+
+static unsigned int vc_port_rxq(const struct vc_port *port)
+{
+	return port->id ? KTSTR_VC_Q_PORT1_RX : KTSTR_VC_Q_PORT0_RX;
+}
+
+void vc_slot_kick(struct vc_slot *slot, unsigned int qi)
+{
+	spin_lock(&slot->lock);
+	if (slot->owner)
+		vc_queue_work(slot->owner, qi);
+	spin_unlock(&slot->lock);
+}
+
+void vc_slot_session_begin(struct vc_slot *slot, struct vc_dev *dev)
+{
+	spin_lock(&slot->lock);
+	slot->session++;
+	slot->live = true;
+	slot->owner = dev;
+	spin_unlock(&slot->lock);
+}
+
+/* From here on nothing on the host side reaches the instance. */
+void vc_slot_session_detach(struct vc_slot *slot)
+{
+	spin_lock(&slot->lock);
+	slot->owner = NULL;
+	spin_unlock(&slot->lock);
+}
+
+/* After the last drain: the session's readers get the rest, then EOF. */
+void vc_slot_session_finish(struct vc_slot *slot)
+{
+	unsigned int i;
+	u64 session;
+
+	spin_lock(&slot->lock);
+	slot->live = false;
+	session = slot->session;
+	spin_unlock(&slot->lock);
+
+	for (i = 0; i < KTSTR_VC_NUM_PORTS; i++) {
+		struct vc_port *port = &slot->port[i];
+
+		mutex_lock(&port->lock);
+		if (port->reader_session == session &&
+		    port->reader_eof == U64_MAX)
+			port->reader_eof = port->tx.in;
+		port->tx_stalled = false;
+		mutex_unlock(&port->lock);
+		wake_up_interruptible_all(&port->wait);
+	}
+}
+
+void vc_port_tx_stored(struct vc_port *port)
+{
+	wake_up_interruptible_poll(&port->wait, EPOLLIN | EPOLLRDNORM);
+}
+
+void vc_port_rx_taken(struct vc_port *port)
+{
+	wake_up_interruptible_poll(&port->wait, EPOLLOUT | EPOLLWRNORM);
+}
+
+/* Bytes the reader may take now: its session's, up to its end. */
+static size_t vc_port_readable(const struct vc_port *port)
+{
+	u64 end = min(port->tx.in, port->reader_eof);
+
+	return end > port->tx.out ? end - port->tx.out : 0;
+}
+
+static bool vc_port_at_eof(const struct vc_port *port)
+{
+	return port->reader_eof != U64_MAX && port->tx.out >= port->reader_eof;
+}
+
+static bool vc_port_can_read(struct vc_port *port)
+{
+	bool ret;
+
+	mutex_lock(&port->lock);
+	ret = vc_port_readable(port) || vc_port_at_eof(port);
+	mutex_unlock(&port->lock);
+	return ret;
+}
+
+static bool vc_port_can_write(struct vc_port *port)
+{
+	bool ret;
+
+	mutex_lock(&port->lock);
+	ret = vc_buf_space(&port->rx);
+	mutex_unlock(&port->lock);
+	return ret;
+}
+
+/* Which session a new reader reads (see the top of this file). */
+static void vc_port_reader_attach(struct vc_port *port)
+{
+	struct vc_slot *slot = port->slot;
+	bool live;
+	u64 session;
+
+	mutex_lock(&port->lock);
+	spin_lock(&slot->lock);
+	live = slot->live;
+	session = slot->session;
+	spin_unlock(&slot->lock);
+
+	port->reader_eof = U64_MAX;
+	port->reader_session = session;
+	if (!live && vc_buf_len(&port->tx))
+		port->reader_eof = port->tx.in;
+	else if (!live)
+		port->reader_session = session + 1;
+	mutex_unlock(&port->lock);
+}
+
+static int vc_port_open(struct inode *inode, struct file *file)
+{
+	unsigned int minor = iminor(inode) - MINOR(vc_port_devt);
+	struct vc_port *port;
+
+	if (minor >= 2 * vc_port_nr_slots)
+		return -ENXIO;
+	port = &vc_port_slots[minor / 2].port[minor % 2];
+
+	if ((file->f_mode & FMODE_READ) &&
+	    atomic_cmpxchg(&port->reader_open, 0, 1))
+		return -EBUSY;
+	if ((file->f_mode & FMODE_WRITE) &&
+	    atomic_cmpxchg(&port->writer_open, 0, 1)) {
+		if (file->f_mode & FMODE_READ)
+			atomic_set(&port->reader_open, 0);
+		return -EBUSY;
+	}
+	if (file->f_mode & FMODE_READ)
+		vc_port_reader_attach(port);
+	file->private_data = port;
+	return stream_open(inode, file);
+}
+
+static int vc_port_release(struct inode *inode, struct file *file)
+{
+	struct vc_port *port = file->private_data;
+
+	if (file->f_mode & FMODE_READ) {
+		mutex_lock(&port->lock);
+		port->reader_session = 0;
+		port->reader_eof = U64_MAX;
+		mutex_unlock(&port->lock);
+		atomic_set(&port->reader_open, 0);
+	}
+	if (file->f_mode & FMODE_WRITE)
+		atomic_set(&port->writer_open, 0);
+	return 0;
+}
+
+/* Take up to count bytes: >0 taken, 0 at EOF, -EAGAIN if none yet. */
+static ssize_t vc_port_take(struct vc_port *port, char __user *ubuf,
+			    size_t count)
+{
+	size_t n;
+	bool stalled;
+
+	mutex_lock(&port->lock);
+	n = min(count, vc_port_readable(port));
+	if (!n) {
+		mutex_unlock(&port->lock);
+		return vc_port_at_eof(port) ? 0 : -EAGAIN;
+	}
+	if (vc_buf_load_user(&port->tx, 0, ubuf, n)) {
+		mutex_unlock(&port->lock);
+		return -EFAULT;
+	}
+	vc_buf_consume(&port->tx, n);
+	stalled = port->tx_stalled;
+	port->tx_stalled = false;
+	mutex_unlock(&port->lock);
+
+	/* Room again for the chain the guest is waiting to send. */
+	if (stalled)
+		vc_slot_kick(port->slot, KTSTR_VC_Q_PORT1_TX);
+	return n;
+}
+
+static ssize_t vc_port_read(struct file *file, char __user *ubuf,
+			    size_t count, loff_t *ppos)
+{
+	struct vc_port *port = file->private_data;
+	ssize_t ret;
+
+	if (!count)
+		return 0;
+	for (;;) {
+		ret = vc_port_take(port, ubuf, count);
+		if (ret != -EAGAIN || (file->f_flags & O_NONBLOCK))
+			return ret;
+		if (wait_event_interruptible(port->wait,
+					     vc_port_can_read(port)))
+			return -ERESTARTSYS;
+	}
+}
+
+static ssize_t vc_port_put(struct vc_port *port, const char __user *ubuf,
+			   size_t count)
+{
+	size_t n;
+
+	mutex_lock(&port->lock);
+	n = min(count, vc_buf_space(&port->rx));
+	if (!n) {
+		mutex_unlock(&port->lock);
+		return -EAGAIN;
+	}
+	if (vc_buf_store_user(&port->rx, 0, ubuf, n)) {
+		mutex_unlock(&port->lock);
+		return -EFAULT;
+	}
+	vc_buf_commit(&port->rx, n);
+	mutex_unlock(&port->lock);
+
+	vc_slot_kick(port->slot, vc_port_rxq(port));
+	return n;
+}
+
+static ssize_t vc_port_write(struct file *file, const char __user *ubuf,
+			     size_t count, loff_t *ppos)
+{
+	struct vc_port *port = file->private_data;
+	ssize_t ret;
+
+	if (!count)
+		return 0;
+	for (;;) {
+		ret = vc_port_put(port, ubuf, count);
+		if (ret != -EAGAIN || (file->f_flags & O_NONBLOCK))
+			return ret;
+		if (wait_event_interruptible(port->wait,
+					     vc_port_can_write(port)))
+			return -ERESTARTSYS;
+	}
+}
+
+static __poll_t vc_port_poll(struct file *file, poll_table *wait)
+{
+	struct vc_port *port = file->private_data;
+	__poll_t mask = 0;
+
+	poll_wait(file, &port->wait, wait);
+	mutex_lock(&port->lock);
+	if (vc_port_readable(port))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	else if (vc_port_at_eof(port))
+		mask |= EPOLLIN | EPOLLRDNORM | EPOLLHUP;
+	if (vc_buf_space(&port->rx))
+		mask |= EPOLLOUT | EPOLLWRNORM;
+	mutex_unlock(&port->lock);
+	return mask;
+}
+
+static long vc_port_ioctl(struct file *file, unsigned int cmd,
+			  unsigned long arg)
+{
+	struct vc_port *port = file->private_data;
+	size_t readable;
+	u64 dropped;
+
+	switch (cmd) {
+	case FIONREAD:
+		mutex_lock(&port->lock);
+		readable = vc_port_readable(port);
+		mutex_unlock(&port->lock);
+		return put_user(min_t(size_t, readable, INT_MAX),
+				(int __user *)arg);
+	case KTSTR_VC_PORT_GET_DROPPED:
+		mutex_lock(&port->lock);
+		dropped = port->dropped;
+		mutex_unlock(&port->lock);
+		return put_user(dropped, (u64 __user *)arg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations vc_port_fops = {
+	.owner = THIS_MODULE,
+	.open = vc_port_open,
+	.release = vc_port_release,
+	.read = vc_port_read,
+	.write = vc_port_write,
+	.poll = vc_port_poll,
+	.unlocked_ioctl = vc_port_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+static int vc_buf_size(unsigned int param, const char *name, size_t *size)
+{
+	if (param < VC_BUF_MIN || param > VC_BUF_MAX || !is_power_of_2(param)) {
+		pr_err("%s=%u: not a power of two in %u-%u\n", name, param,
+		       VC_BUF_MIN, VC_BUF_MAX);
+		return -EINVAL;
+	}
+	*size = param;
+	return 0;
+}
+
+static void vc_port_free(struct vc_port *port)
+{
+	vc_buf_free(&port->tx);
+	vc_buf_free(&port->rx);
+}
+
+static int vc_port_init(struct vc_slot *slot, unsigned int id)
+{
+	struct vc_port *port = &slot->port[id];
+	size_t tx_size, rx_size;
+	int ret;
+
+	port->slot = slot;
+	port->id = id;
+	port->reader_eof = U64_MAX;
+	mutex_init(&port->lock);
+	init_waitqueue_head(&port->wait);
+	ret = vc_buf_size(tx_buf_size, "tx_buf_size", &tx_size);
+	if (!ret)
+		ret = vc_buf_size(rx_buf_size, "rx_buf_size", &rx_size);
+	if (!ret)
+		ret = vc_buf_init(&port->tx, tx_size);
+	if (!ret)
+		ret = vc_buf_init(&port->rx, rx_size);
+	if (ret)
+		vc_port_free(port);
+	return ret;
+}
+
+static void vc_ports_free(struct vc_slot *slots, unsigned int nr)
+{
+	unsigned int i, p;
+
+	for (i = 0; i < nr; i++)
+		for (p = 0; p < KTSTR_VC_NUM_PORTS; p++)
+			vc_port_free(&slots[i].port[p]);
+}
+
+static int vc_ports_alloc(struct vc_slot *slots, unsigned int nr)
+{
+	unsigned int i, p;
+	int ret;
+
+	for (i = 0; i < nr; i++) {
+		spin_lock_init(&slots[i].lock);
+		for (p = 0; p < KTSTR_VC_NUM_PORTS; p++) {
+			ret = vc_port_init(&slots[i], p);
+			if (ret) {
+				vc_ports_free(slots, nr);
+				return ret;
+			}
+		}
+	}
+	return 0;
+}
+
+static void vc_port_nodes_destroy(unsigned int nr_minors)
+{
+	while (nr_minors--)
+		device_destroy(vc_port_class, vc_port_devt + nr_minors);
+}
+
+/* slot 0: ktstr-port0/1; slot N: ktstrN-port0/1 */
+static int vc_port_nodes_create(unsigned int nr)
+{
+	unsigned int minor;
+	struct device *d;
+
+	for (minor = 0; minor < 2 * nr; minor++) {
+		unsigned int slot = minor / 2, id = minor % 2;
+
+		if (slot)
+			d = device_create(vc_port_class, NULL,
+					  vc_port_devt + minor, NULL,
+					  "ktstr%u-port%u", slot, id);
+		else
+			d = device_create(vc_port_class, NULL,
+					  vc_port_devt + minor, NULL,
+					  "ktstr-port%u", id);
+		if (IS_ERR(d)) {
+			vc_port_nodes_destroy(minor);
+			return PTR_ERR(d);
+		}
+	}
+	return 0;
+}
+
+/* Before 6.4, class_create() was a macro that also took the module. */
+static struct class *vc_class_create(const char *name)
+{
+#ifdef class_create
+	return class_create(THIS_MODULE, name);
+#else
+	return class_create(name);
+#endif
+}
+
+int vc_ports_init(struct vc_slot *slots, unsigned int nr)
+{
+	int ret;
+
+	ret = vc_ports_alloc(slots, nr);
+	if (ret)
+		return ret;
+	vc_port_slots = slots;
+	vc_port_nr_slots = nr;
+	ret = alloc_chrdev_region(&vc_port_devt, 0, 2 * nr, "ktstr-port");
+	if (ret)
+		goto free;
+	vc_port_class = vc_class_create("ktstr-port");
+	if (IS_ERR(vc_port_class)) {
+		ret = PTR_ERR(vc_port_class);
+		goto unregister;
+	}
+	cdev_init(&vc_port_cdev, &vc_port_fops);
+	vc_port_cdev.owner = THIS_MODULE;
+	ret = cdev_add(&vc_port_cdev, vc_port_devt, 2 * nr);
+	if (ret)
+		goto destroy;
+	ret = vc_port_nodes_create(nr);
+	if (ret)
+		goto del;
+	return 0;
+del:
+	cdev_del(&vc_port_cdev);
+destroy:
+	class_destroy(vc_port_class);
+unregister:
+	unregister_chrdev_region(vc_port_devt, 2 * nr);
+free:
+	vc_ports_free(slots, nr);
+	return ret;
+}
+
+void vc_ports_exit(struct vc_slot *slots, unsigned int nr)
+{
+	vc_port_nodes_destroy(2 * nr);
+	cdev_del(&vc_port_cdev);
+	class_destroy(vc_port_class);
+	unregister_chrdev_region(vc_port_devt, 2 * nr);
+	vc_ports_free(slots, nr);
+}

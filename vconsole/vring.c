@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Split virtqueues (virtio 1.2 section 2.7) in guest memory.
+ *
+ * Every guest value is read once into kernel memory and checked there:
+ * the avail index may move at most a ring's worth, head and next indices
+ * stay inside the ring, a chain is at most num descriptors long (which
+ * also ends loops), indirect descriptors are refused (never offered), and
+ * each descriptor is translated through the memory table before use.
+ */
+#include <linux/uaccess.h>
+#include <linux/virtio_ring.h>
+
+#include "vconsole.h"
+
+/* The ring layouts, little endian as VIRTIO_F_VERSION_1 makes them. */
+struct vc_desc {
+	__le64 addr;
+	__le32 len;
+	__le16 flags;
+	__le16 next;
+};
+
+struct vc_used_elem {
+	__le32 id;
+	__le32 len;
+};
+
+#define VC_AVAIL_FLAGS		0
+#define VC_AVAIL_IDX		2
+#define VC_AVAIL_RING		4
+#define VC_USED_IDX		2
+#define VC_USED_RING		4
+
+/* Translate the three rings for this run; false if any is unusable. */
+bool vc_vring_map(struct vc_dev *dev, unsigned int qi)
+{
+	struct vc_queue *vq = &dev->vq[qi];
+	u64 num = vq->num;
+
+	if (!vq->ready)
+		return false;
+	if (vq->desc % 16 || vq->avail % 2 || vq->used % 4) {
+		vc_reject(dev, &dev->stats.bad_ring,
+			  "queue %u rings misaligned", qi);
+		return false;
+	}
+	vq->desc_ua = vc_mem_translate(dev, vq->desc, 16 * num);
+	vq->avail_ua = vc_mem_translate(dev, vq->avail, 6 + 2 * num);
+	vq->used_ua = vc_mem_translate(dev, vq->used, 6 + 8 * num);
+	if (!vq->desc_ua || !vq->avail_ua || !vq->used_ua) {
+		vc_reject(dev, &dev->stats.bad_ring,
+			  "queue %u rings outside guest memory", qi);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * May the device touch queue qi now?  Never before DRIVER_OK, never a
+ * multiport-only queue without F_MULTIPORT, never an unmapped ring.
+ */
+bool vc_queue_usable(struct vc_dev *dev, unsigned int qi)
+{
+	if (!vc_driver_ok(dev))
+		return false;
+	if (qi >= KTSTR_VC_Q_CTRL_RX && !vc_multiport(dev))
+		return false;
+	return vc_vring_map(dev, qi);
+}
+
+/* Has the driver made another chain available?  1 yes, 0 no, <0 broken. */
+static int vc_vring_avail(struct vc_dev *dev, unsigned int qi)
+{
+	struct vc_queue *vq = &dev->vq[qi];
+	__le16 raw;
+	u16 idx;
+
+	if (vq->last_avail != vq->avail_idx)
+		return 1;
+	if (get_user(raw, (__le16 __user *)(vq->avail_ua + VC_AVAIL_IDX)))
+		return -EFAULT;
+	idx = le16_to_cpu(raw);
+	if ((u16)(idx - vq->last_avail) > vq->num) {
+		vc_reject(dev, &dev->stats.bad_ring,
+			  "queue %u avail index moved from %u to %u", qi,
+			  vq->last_avail, idx);
+		return -EINVAL;
+	}
+	vq->avail_idx = idx;
+	if (idx == vq->last_avail)
+		return 0;
+	/* Read the ring entries only after the index that published them. */
+	smp_rmb();
+	return 1;
+}
+
+static int vc_vring_head(struct vc_dev *dev, unsigned int qi, u16 *head)
+{
+	struct vc_queue *vq = &dev->vq[qi];
+	u32 slot = vq->last_avail & (vq->num - 1);
+	__le16 raw;
+
+	if (get_user(raw, (__le16 __user *)(vq->avail_ua + VC_AVAIL_RING) + slot))
+		return -EFAULT;
+	*head = le16_to_cpu(raw);
+	if (*head >= vq->num) {
+		vc_reject(dev, &dev->stats.bad_ring,
+			  "queue %u head %u out of range", qi, *head);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void vc_chain_add(struct vc_dev *dev, const struct vc_desc *d)
+{
+	struct vc_chain *c = &dev->chain;
+	struct vc_seg *seg = &c->seg[c->nsegs++];
+
+	seg->write = le16_to_cpu(d->flags) & VRING_DESC_F_WRITE;
+	seg->len = le32_to_cpu(d->len);
+	if (!seg->write && seg->len > VC_TX_DESC_MAX) {
+		seg->len = VC_TX_DESC_MAX;
+		c->truncated = true;
+	}
+	seg->uaddr = NULL;
+	if (!seg->len)
+		return;
+	seg->uaddr = vc_mem_translate(dev, le64_to_cpu(d->addr), seg->len);
+	if (!seg->uaddr)
+		c->bad_seg = true;
+}
+
+/* Walk the chain at head into dev->chain; structural faults mark it bad. */
+static int vc_vring_walk(struct vc_dev *dev, unsigned int qi, u16 head)
+{
+	struct vc_queue *vq = &dev->vq[qi];
+	struct vc_chain *c = &dev->chain;
+	struct vc_desc d;
+	u16 i = head;
+	u16 flags;
+
+	c->head = head;
+	c->nsegs = 0;
+	c->bad = NULL;
+	c->bad_seg = false;
+	c->truncated = false;
+	for (;;) {
+		if (c->nsegs == vq->num) {
+			c->bad = "chain loops or is longer than the queue";
+			return 0;
+		}
+		if (copy_from_user(&d, vq->desc_ua + 16 * i, sizeof(d)))
+			return -EFAULT;
+		flags = le16_to_cpu(d.flags);
+		if (flags & VRING_DESC_F_INDIRECT) {
+			c->bad = "indirect descriptor (not offered)";
+			return 0;
+		}
+		vc_chain_add(dev, &d);
+		if (!(flags & VRING_DESC_F_NEXT))
+			return 0;
+		i = le16_to_cpu(d.next);
+		if (i >= vq->num) {
+			c->bad = "next index out of range";
+			return 0;
+		}
+	}
+}
+
+/*
+ * Look at the next available chain without taking it: 1 with dev->chain
+ * filled in, 0 if the ring is empty, <0 if the ring itself is broken.
+ */
+int vc_vring_peek(struct vc_dev *dev, unsigned int qi)
+{
+	u16 head;
+	int ret;
+
+	ret = vc_vring_avail(dev, qi);
+	if (ret <= 0)
+		goto out;
+	ret = vc_vring_head(dev, qi, &head);
+	if (ret)
+		goto out;
+	ret = vc_vring_walk(dev, qi, head);
+	if (!ret)
+		return 1;
+out:
+	if (ret == -EFAULT)
+		vc_reject(dev, &dev->stats.bad_ring,
+			  "queue %u ring unreadable", qi);
+	return ret;
+}
+
+/* Account for what was wrong with the chain being returned. */
+static void vc_chain_report(struct vc_dev *dev, unsigned int qi)
+{
+	struct vc_chain *c = &dev->chain;
+
+	if (c->bad)
+		vc_reject(dev, &dev->stats.bad_chain, "queue %u head %u: %s",
+			  qi, c->head, c->bad);
+	else if (c->bad_seg)
+		vc_reject(dev, &dev->stats.bad_desc,
+			  "queue %u head %u: descriptor outside guest memory",
+			  qi, c->head);
+	if (c->truncated)
+		vc_reject(dev, &dev->stats.bad_desc,
+			  "queue %u head %u: descriptor over %u bytes truncated",
+			  qi, c->head, VC_TX_DESC_MAX);
+}
+
+/* Take the peeked chain and return it to the driver with len bytes. */
+void vc_vring_consume(struct vc_dev *dev, unsigned int qi, u32 len)
+{
+	struct vc_queue *vq = &dev->vq[qi];
+	u32 slot = vq->used_idx & (vq->num - 1);
+	struct vc_used_elem elem = {
+		.id = cpu_to_le32(dev->chain.head),
+		.len = cpu_to_le32(len),
+	};
+
+	vc_chain_report(dev, qi);
+	if (copy_to_user(vq->used_ua + VC_USED_RING + 8 * slot, &elem,
+			 sizeof(elem)))
+		vc_reject(dev, &dev->stats.bad_ring,
+			  "queue %u used ring unwritable", qi);
+	vq->used_idx++;
+	vq->last_avail++;
+	dev->stats.queue[qi].chains++;
+}
+
+/* Make the consumed chains visible; true if the used ring advanced. */
+bool vc_vring_publish(struct vc_dev *dev, unsigned int qi)
+{
+	struct vc_queue *vq = &dev->vq[qi];
+
+	if (vq->used_idx == vq->used_published)
+		return false;
+	/* The entries must be visible before the index that covers them. */
+	smp_wmb();
+	if (put_user(cpu_to_le16(vq->used_idx),
+		     (__le16 __user *)(vq->used_ua + VC_USED_IDX)))
+		vc_reject(dev, &dev->stats.bad_ring,
+			  "queue %u used index unwritable", qi);
+	vq->used_published = vq->used_idx;
+	return true;
+}
+
+/* Without EVENT_IDX, the driver's only say is VRING_AVAIL_F_NO_INTERRUPT. */
+bool vc_vring_wants_interrupt(struct vc_dev *dev, unsigned int qi)
+{
+	__le16 raw;
+
+	/* Order the used index store before the flags load. */
+	smp_mb();
+	if (get_user(raw, (__le16 __user *)(dev->vq[qi].avail_ua + VC_AVAIL_FLAGS)))
+		return true;
+	return !(le16_to_cpu(raw) & VRING_AVAIL_F_NO_INTERRUPT);
+}
