@@ -211,8 +211,14 @@ static long vc_locked_ioctl(struct vc_dev *dev, unsigned int cmd,
 	case KTSTR_VC_GET_STATS:
 		ret = vc_get_stats(dev, uarg);
 		break;
-	default:
+	case KTSTR_VC_MMIO:
+	case KTSTR_VC_SET_MEM_TABLE:
+	case KTSTR_VC_SET_KICK_FD:
+	case KTSTR_VC_SET_CALL_FD:
 		ret = vc_session_ioctl(dev, cmd, uarg);
+		break;
+	default:
+		ret = -ENOTTY;
 		break;
 	}
 	mutex_unlock(&dev->lock);

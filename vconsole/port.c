@@ -7,7 +7,9 @@
  * Sessions: a slot's session runs from ATTACH to the instance's end.  A
  * reader reads one session: the live one, the one whose bytes are still
  * buffered, or else the next to start.  When its session has ended and
- * its last byte is read, read() returns 0.
+ * its last byte is read, read() returns 0.  Bytes written while the slot
+ * is idle wait for the next session; those a session's guest never took
+ * end with it.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -53,6 +55,13 @@ void vc_slot_kick(struct vc_slot *slot, unsigned int qi)
 
 void vc_slot_session_begin(struct vc_slot *slot, struct vc_dev *dev)
 {
+	unsigned int i;
+
+	for (i = 0; i < KTSTR_VC_NUM_PORTS; i++) {
+		mutex_lock(&slot->port[i].lock);
+		slot->port[i].session_start = slot->port[i].tx.in;
+		mutex_unlock(&slot->port[i].lock);
+	}
 	spin_lock(&slot->lock);
 	slot->session++;
 	slot->live = true;
@@ -68,11 +77,16 @@ void vc_slot_session_detach(struct vc_slot *slot)
 	spin_unlock(&slot->lock);
 }
 
-/* After the last drain: the session's readers get the rest, then EOF. */
+/*
+ * After the last drain: the session's readers get the rest, then EOF.
+ * Host bytes the guest never took were meant for that guest, which is
+ * gone; a wake byte must not reach the next one.
+ */
 void vc_slot_session_finish(struct vc_slot *slot)
 {
 	unsigned int i;
 	u64 session;
+	size_t stale;
 
 	spin_lock(&slot->lock);
 	slot->live = false;
@@ -87,7 +101,12 @@ void vc_slot_session_finish(struct vc_slot *slot)
 		    port->reader_eof == U64_MAX)
 			port->reader_eof = port->tx.in;
 		port->tx_stalled = false;
+		stale = vc_buf_len(&port->rx);
+		vc_buf_consume(&port->rx, stale);
 		mutex_unlock(&port->lock);
+		if (stale)
+			pr_info("slot %u port %u: %zu host bytes never reached the guest\n",
+				slot->index, i, stale);
 		wake_up_interruptible_all(&port->wait);
 	}
 }
@@ -135,6 +154,19 @@ static bool vc_port_can_write(struct vc_port *port)
 	return ret;
 }
 
+/* Bytes of an earlier session that no reader took are not this one's. */
+static void vc_port_skip_stale(struct vc_port *port)
+{
+	u64 stale;
+
+	if (port->tx.out >= port->session_start)
+		return;
+	stale = port->session_start - port->tx.out;
+	vc_buf_consume(&port->tx, stale);
+	pr_info("slot %u port %u: %llu bytes of an earlier session skipped\n",
+		port->slot->index, port->id, stale);
+}
+
 /* Which session a new reader reads (see the top of this file). */
 static void vc_port_reader_attach(struct vc_port *port)
 {
@@ -150,9 +182,11 @@ static void vc_port_reader_attach(struct vc_port *port)
 
 	port->reader_eof = U64_MAX;
 	port->reader_session = session;
-	if (!live && vc_buf_len(&port->tx))
+	if (live)
+		vc_port_skip_stale(port);
+	else if (vc_buf_len(&port->tx))
 		port->reader_eof = port->tx.in;
-	else if (!live)
+	else
 		port->reader_session = session + 1;
 	mutex_unlock(&port->lock);
 }
@@ -220,8 +254,10 @@ static ssize_t vc_port_take(struct vc_port *port, char __user *ubuf,
 	mutex_unlock(&port->lock);
 
 	/* Room again for the chain the guest is waiting to send. */
-	if (stalled)
+	if (stalled) {
 		vc_slot_kick(port->slot, KTSTR_VC_Q_PORT1_TX);
+		wake_up(&port->wait);
+	}
 	return n;
 }
 

@@ -50,6 +50,7 @@ struct vc_port {
 	atomic_t writer_open;		/* one writer at a time */
 	u64 reader_session;		/* the session the opener reads */
 	u64 reader_eof;			/* tx position of its end, or U64_MAX */
+	u64 session_start;		/* tx position where the session began */
 	bool tx_stalled;		/* guest TX waits for reader room */
 	u64 dropped;			/* port 0: oldest bytes given way */
 };

@@ -77,6 +77,31 @@ static void vc_drain_tx(struct vc_dev *dev)
 				break;
 }
 
+/*
+ * The session's last word.  Port 1 never drops, so while its reader is
+ * still taking bytes the drain waits for room; a reader that makes no
+ * progress for a second (or none at all) ends the wait.
+ */
+static void vc_final_drain(struct vc_dev *dev)
+{
+	struct vc_port *port = &dev->slot->port[1];
+	u64 out;
+
+	mutex_lock(&dev->lock);
+	vc_drain_tx(dev);
+	while (port->tx_stalled && atomic_read(&port->reader_open)) {
+		out = READ_ONCE(port->tx.out);
+		mutex_unlock(&dev->lock);
+		wait_event_timeout(port->wait, READ_ONCE(port->tx.out) != out ||
+				   !atomic_read(&port->reader_open), HZ);
+		mutex_lock(&dev->lock);
+		if (READ_ONCE(port->tx.out) == out)
+			break;
+		vc_drain_tx(dev);
+	}
+	mutex_unlock(&dev->lock);
+}
+
 static int vc_worker(void *data)
 {
 	struct vc_dev *dev = data;
@@ -104,10 +129,7 @@ static int vc_worker(void *data)
 	}
 	__set_current_state(TASK_RUNNING);
 
-	/* The session's last word: what the guest published goes to the host. */
-	mutex_lock(&dev->lock);
-	vc_drain_tx(dev);
-	mutex_unlock(&dev->lock);
+	vc_final_drain(dev);
 	kthread_unuse_mm(dev->mm);
 	return 0;
 }

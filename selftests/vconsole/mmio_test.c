@@ -1,0 +1,1130 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The virtio-mmio register file and status state machine of ktstr-vconsole,
+ * driven through KTSTR_VC_MMIO the way a VMM forwards its guest's accesses.
+ *
+ * The cases follow the unit tests of the reference device
+ * (virtio_console.rs), under the same names where there is one.  Every
+ * rejected access is also checked in the statistics: its class counts it
+ * exactly once and no other class moves.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vc_test.h"
+
+/* struct virtio_console_config: cols 0, rows 0, max_nr_ports 2, emerg_wr 0 */
+static const __u8 cfg_image[KTSTR_VC_CONFIG_SIZE] = {
+	0, 0, 0, 0,
+	VC_MAX_NR_PORTS, 0, 0, 0,
+	0, 0, 0, 0,
+};
+
+static const __u8 all_ff[8] = {
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+};
+
+/* The queue configuration registers, all gated on the same window. */
+static const struct {
+	__u32 reg;
+	const char *name;
+	__u32 val;
+} queue_config_writes[] = {
+	{ VIRTIO_MMIO_QUEUE_NUM,	"QUEUE_NUM",		64 },
+	{ VIRTIO_MMIO_QUEUE_READY,	"QUEUE_READY",		1 },
+	{ VIRTIO_MMIO_QUEUE_DESC_LOW,	"QUEUE_DESC_LOW",	0x1000 },
+	{ VIRTIO_MMIO_QUEUE_DESC_HIGH,	"QUEUE_DESC_HIGH",	0x1 },
+	{ VIRTIO_MMIO_QUEUE_AVAIL_LOW,	"QUEUE_AVAIL_LOW",	0x2000 },
+	{ VIRTIO_MMIO_QUEUE_AVAIL_HIGH,	"QUEUE_AVAIL_HIGH",	0x2 },
+	{ VIRTIO_MMIO_QUEUE_USED_LOW,	"QUEUE_USED_LOW",	0x3000 },
+	{ VIRTIO_MMIO_QUEUE_USED_HIGH,	"QUEUE_USED_HIGH",	0x3 },
+};
+
+static void hex(char *out, size_t size, const __u8 *buf, __u32 len)
+{
+	__u32 i;
+	int n = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < len && n >= 0 && (size_t)n < size; i++)
+		n += snprintf(out + n, size - n, "%s%02x", i ? " " : "", buf[i]);
+}
+
+static void __assert_bytes(struct __test_metadata *_metadata, int line,
+			   const __u8 *want, const __u8 *got,
+			   __u32 len, __u32 offset)
+{
+	char w[32], g[32];
+
+	hex(w, sizeof(w), want, len);
+	hex(g, sizeof(g), got, len);
+	ASSERT_EQ(0, memcmp(want, got, len)) {
+		TH_LOG("line %d: %u-byte read at %#x: expected [%s], got [%s]",
+		       line, len, offset, w, g);
+	}
+}
+
+/* The len bytes read at offset are want. */
+#define assert_bytes(want, got, len, offset) \
+	__assert_bytes(_metadata, __LINE__, want, got, len, offset)
+
+/* A queue's registers are the ones after reset: empty, stopped, max size. */
+static void __assert_queue_reset(struct __test_metadata *_metadata, int line,
+				 int fd, __u32 q)
+{
+	struct vc_queue_regs r;
+
+	__read_queue(_metadata, line, fd, q, &r);
+	ASSERT_EQ(VC_QUEUE_MAX, r.num) {
+		TH_LOG("line %d: queue %u QUEUE_NUM", line, q);
+	}
+	ASSERT_EQ(0u, r.ready) {
+		TH_LOG("line %d: queue %u QUEUE_READY", line, q);
+	}
+	ASSERT_EQ(0ull, r.desc) {
+		TH_LOG("line %d: queue %u QUEUE_DESC", line, q);
+	}
+	ASSERT_EQ(0ull, r.avail) {
+		TH_LOG("line %d: queue %u QUEUE_AVAIL", line, q);
+	}
+	ASSERT_EQ(0ull, r.used) {
+		TH_LOG("line %d: queue %u QUEUE_USED", line, q);
+	}
+}
+
+#define assert_queue_reset(fd, q) \
+	__assert_queue_reset(_metadata, __LINE__, fd, q)
+
+FIXTURE(mmio) {
+	int fd;
+};
+
+FIXTURE_SETUP(mmio)
+{
+	self->fd = -1;
+	self->fd = open_attached(0);
+}
+
+FIXTURE_TEARDOWN(mmio)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+/* Identification and feature pages */
+
+TEST_F(mmio, magic_version_device_id)
+{
+	ASSERT_EQ(VC_MMIO_MAGIC, reg_read(self->fd, VIRTIO_MMIO_MAGIC_VALUE));
+	ASSERT_EQ(VC_MMIO_VERSION, reg_read(self->fd, VIRTIO_MMIO_VERSION));
+	ASSERT_EQ(VC_DEVICE_ID, reg_read(self->fd, VIRTIO_MMIO_DEVICE_ID));
+	ASSERT_EQ(VC_VENDOR_ID, reg_read(self->fd, VIRTIO_MMIO_VENDOR_ID));
+}
+
+TEST_F(mmio, device_features_advertises_multiport_and_v1)
+{
+	__u32 lo, hi;
+
+	reg_write(self->fd, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	lo = reg_read(self->fd, VIRTIO_MMIO_DEVICE_FEATURES);
+	reg_write(self->fd, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	hi = reg_read(self->fd, VIRTIO_MMIO_DEVICE_FEATURES);
+
+	ASSERT_EQ((__u32)VC_F_MULTIPORT, lo) {
+		TH_LOG("page 0 must hold F_MULTIPORT (bit 1) only, got %#x", lo);
+	}
+	ASSERT_EQ((__u32)(VC_F_VERSION_1 >> 32), hi) {
+		TH_LOG("page 1 must hold VERSION_1 (bit 32) only, got %#x", hi);
+	}
+}
+
+TEST_F(mmio, device_features_match_get_info)
+{
+	struct ktstr_vc_info info;
+	__u64 features = 0;
+
+	ASSERT_EQ(0, vc_read_device_features(self->fd, &features));
+	get_info(self->fd, &info);
+	ASSERT_EQ(VC_DEVICE_FEATURES, features);
+	ASSERT_EQ(VC_DEVICE_FEATURES, info.device_features);
+}
+
+TEST_F(mmio, features_page_2_returns_zero)
+{
+	static const __u32 pages[] = { 2, 3, 0x80000000u, 0xffffffffu };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(pages); i++) {
+		reg_write(self->fd, VIRTIO_MMIO_DEVICE_FEATURES_SEL, pages[i]);
+		ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_DEVICE_FEATURES)) {
+			TH_LOG("device feature page %#x", pages[i]);
+		}
+	}
+}
+
+/* Config space */
+
+TEST_F(mmio, config_space_max_nr_ports_at_offset_4)
+{
+	struct ktstr_vc_stats before;
+
+	get_stats(self->fd, &before);
+	ASSERT_EQ(VC_MAX_NR_PORTS, reg_read(self->fd, VC_CFG_MAX_NR_PORTS));
+	assert_not_counted(self->fd, &before);
+}
+
+TEST_F(mmio, config_space_cols_rows_zero_without_f_size)
+{
+	__u8 buf[4];
+
+	raw_read(self->fd, VC_CFG_COLS, buf, sizeof(buf));
+	assert_bytes(cfg_image, buf, sizeof(buf), VC_CFG_COLS);
+}
+
+TEST_F(mmio, config_space_write_ignored)
+{
+	struct ktstr_vc_stats before;
+
+	get_stats(self->fd, &before);
+	reg_write(self->fd, VC_CFG_MAX_NR_PORTS, 99);
+	assert_counted(self->fd, &before, VC_BAD_CONFIG_WRITE);
+	ASSERT_EQ(VC_MAX_NR_PORTS, reg_read(self->fd, VC_CFG_MAX_NR_PORTS));
+}
+
+TEST_F(mmio, config_space_narrow_write_ignored)
+{
+	static const __u8 junk[8] = { 0x55, 0x55, 0x55, 0x55,
+					 0x55, 0x55, 0x55, 0x55 };
+	static const struct {
+		__u32 offset;
+		__u32 len;
+	} writes[] = {
+		{ VC_CFG_COLS, 1 },
+		{ VC_CFG_ROWS, 2 },
+		{ VC_CFG_MAX_NR_PORTS, 8 },
+		{ VC_CFG_EMERG_WR, 4 },
+	};
+	struct ktstr_vc_stats before;
+	__u8 buf[8];
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(writes); i++) {
+		get_stats(self->fd, &before);
+		raw_write(self->fd, writes[i].offset, junk, writes[i].len);
+		assert_counted(self->fd, &before, VC_BAD_CONFIG_WRITE);
+	}
+	raw_read(self->fd, VC_CFG(0), buf, 8);
+	assert_bytes(cfg_image, buf, 8, VC_CFG(0));
+	raw_read(self->fd, VC_CFG(8), buf, 4);
+	assert_bytes(cfg_image + 8, buf, 4, VC_CFG(8));
+}
+
+TEST_F(mmio, config_read_out_of_range_fills_0xff)
+{
+	__u8 buf[4];
+
+	raw_read(self->fd, VC_CFG(10), buf, sizeof(buf));
+	assert_bytes(all_ff, buf, sizeof(buf), VC_CFG(10));
+}
+
+TEST_F(mmio, config_read_one_byte_past_end_fills_0xff)
+{
+	__u8 buf[4];
+
+	raw_read(self->fd, VC_CFG(9), buf, sizeof(buf));
+	assert_bytes(all_ff, buf, sizeof(buf), VC_CFG(9));
+}
+
+TEST_F(mmio, config_read_at_exact_end_returns_data)
+{
+	struct ktstr_vc_stats before;
+	__u8 buf[4];
+
+	get_stats(self->fd, &before);
+	raw_read(self->fd, VC_CFG_EMERG_WR, buf, sizeof(buf));
+	assert_not_counted(self->fd, &before);
+	assert_bytes(cfg_image + 8, buf, sizeof(buf), VC_CFG_EMERG_WR);
+}
+
+TEST_F(mmio, config_read_1byte_inside_struct_returns_data)
+{
+	__u8 buf[1] = { 0xaa };
+
+	raw_read(self->fd, VC_CFG_COLS, buf, sizeof(buf));
+	assert_bytes(cfg_image, buf, sizeof(buf), VC_CFG_COLS);
+}
+
+TEST_F(mmio, config_read_every_width_inside_struct_returns_bytes)
+{
+	struct ktstr_vc_stats before;
+	__u32 start, len;
+	__u8 buf[8];
+
+	get_stats(self->fd, &before);
+	for (start = 0; start < KTSTR_VC_CONFIG_SIZE; start++) {
+		for (len = 1; len <= 8; len++) {
+			if (start + len > KTSTR_VC_CONFIG_SIZE)
+				break;
+			memset(buf, 0xaa, sizeof(buf));
+			raw_read(self->fd, VC_CFG(start), buf, len);
+			assert_bytes(cfg_image + start, buf, len, VC_CFG(start));
+		}
+	}
+	assert_not_counted(self->fd, &before);
+}
+
+TEST_F(mmio, config_read_every_range_past_end_fills_0xff)
+{
+	__u32 start, len;
+	__u8 buf[8];
+
+	for (start = 0; start < KTSTR_VC_CONFIG_SIZE; start++) {
+		for (len = 1; len <= 8; len++) {
+			if (start + len <= KTSTR_VC_CONFIG_SIZE)
+				continue;
+			memset(buf, 0xaa, sizeof(buf));
+			raw_read(self->fd, VC_CFG(start), buf, len);
+			assert_bytes(all_ff, buf, len, VC_CFG(start));
+		}
+	}
+}
+
+/* Access width */
+
+TEST_F(mmio, mmio_read_oversized_fills_0xff)
+{
+	struct ktstr_vc_stats before;
+	__u8 buf[8];
+
+	get_stats(self->fd, &before);
+	raw_read(self->fd, VIRTIO_MMIO_VERSION, buf, 8);
+	assert_counted(self->fd, &before, VC_BAD_ACCESS_SIZE);
+	assert_bytes(all_ff, buf, 8, VIRTIO_MMIO_VERSION);
+}
+
+TEST_F(mmio, mmio_read_1byte_fills_0xff)
+{
+	struct ktstr_vc_stats before;
+	__u8 buf[1];
+
+	get_stats(self->fd, &before);
+	raw_read(self->fd, VIRTIO_MMIO_VERSION, buf, 1);
+	assert_counted(self->fd, &before, VC_BAD_ACCESS_SIZE);
+	assert_bytes(all_ff, buf, 1, VIRTIO_MMIO_VERSION);
+}
+
+TEST_F(mmio, non_4byte_read_returns_ff)
+{
+	struct ktstr_vc_stats before;
+	__u8 buf[2];
+
+	get_stats(self->fd, &before);
+	raw_read(self->fd, VIRTIO_MMIO_MAGIC_VALUE, buf, 2);
+	assert_counted(self->fd, &before, VC_BAD_ACCESS_SIZE);
+	assert_bytes(all_ff, buf, 2, VIRTIO_MMIO_MAGIC_VALUE);
+}
+
+TEST_F(mmio, mmio_read_3byte_fills_0xff)
+{
+	struct ktstr_vc_stats before;
+	__u8 buf[3];
+
+	get_stats(self->fd, &before);
+	raw_read(self->fd, VIRTIO_MMIO_VERSION, buf, 3);
+	assert_counted(self->fd, &before, VC_BAD_ACCESS_SIZE);
+	assert_bytes(all_ff, buf, 3, VIRTIO_MMIO_VERSION);
+}
+
+TEST_F(mmio, mmio_read_4byte_returns_register_value)
+{
+	struct ktstr_vc_stats before;
+
+	get_stats(self->fd, &before);
+	ASSERT_EQ(VC_MMIO_VERSION, reg_read(self->fd, VIRTIO_MMIO_VERSION));
+	assert_not_counted(self->fd, &before);
+}
+
+TEST_F(mmio, mmio_read_zeroes_data_past_len)
+{
+	static const struct {
+		__u32 offset;
+		__u32 len;
+		__u8 want[8];
+	} reads[] = {
+		{ VIRTIO_MMIO_MAGIC_VALUE, 4, { 'v', 'i', 'r', 't' } },
+		{ VC_CFG_MAX_NR_PORTS, 1, { VC_MAX_NR_PORTS } },
+		{ VIRTIO_MMIO_VERSION, 2, { 0xff, 0xff } },
+		{ VIRTIO_MMIO_STATUS, 4, { 0 } },
+	};
+	struct ktstr_vc_mmio m;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(reads); i++) {
+		memset(&m, 0, sizeof(m));
+		m.offset = reads[i].offset;
+		m.len = reads[i].len;
+		memset(m.data, 0xaa, sizeof(m.data));
+		ASSERT_EQ(0, vc_mmio(self->fd, &m));
+		assert_bytes(reads[i].want, m.data, sizeof(m.data), m.offset);
+	}
+}
+
+TEST_F(mmio, non_4byte_write_ignored)
+{
+	static const __u8 one[2] = { 0x01, 0x00 };
+	struct ktstr_vc_stats before;
+
+	get_stats(self->fd, &before);
+	raw_write(self->fd, VIRTIO_MMIO_STATUS, one, sizeof(one));
+	assert_counted(self->fd, &before, VC_BAD_ACCESS_SIZE);
+	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_STATUS));
+}
+
+TEST_F(mmio, non_4byte_writes_of_1_3_8_bytes_ignored)
+{
+	static const __u8 one[8] = { 0x01 };
+	static const __u32 lens[] = { 1, 3, 8 };
+	struct ktstr_vc_stats before;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(lens); i++) {
+		get_stats(self->fd, &before);
+		raw_write(self->fd, VIRTIO_MMIO_STATUS, one, lens[i]);
+		assert_counted(self->fd, &before, VC_BAD_ACCESS_SIZE);
+		ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_STATUS)) {
+			TH_LOG("after a %u-byte write of ACK to STATUS", lens[i]);
+		}
+	}
+}
+
+/* Unknown, read-only and write-only registers */
+
+TEST_F(mmio, unknown_register_returns_zero)
+{
+	static const __u32 offsets[] = { 0x300, 0x0fc, 0x10c, 0xffc };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(offsets); i++) {
+		ASSERT_EQ(0u, reg_read(self->fd, offsets[i])) {
+			TH_LOG("unknown register %#x", offsets[i]);
+		}
+	}
+}
+
+TEST_F(mmio, unknown_register_write_ignored)
+{
+	struct ktstr_vc_stats before;
+
+	get_stats(self->fd, &before);
+	reg_write(self->fd, 0x300, 0xdead);
+	assert_counted(self->fd, &before, VC_BAD_REGISTER);
+	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_STATUS));
+	ASSERT_EQ(0u, reg_read(self->fd, 0x300));
+}
+
+TEST_F(mmio, shm_registers_read_zero)
+{
+	static const __u32 offsets[] = {
+		VIRTIO_MMIO_SHM_SEL,
+		VIRTIO_MMIO_SHM_LEN_LOW, VIRTIO_MMIO_SHM_LEN_HIGH,
+		VIRTIO_MMIO_SHM_BASE_LOW, VIRTIO_MMIO_SHM_BASE_HIGH,
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(offsets); i++) {
+		ASSERT_EQ(0u, reg_read(self->fd, offsets[i])) {
+			TH_LOG("SHM register %#x", offsets[i]);
+		}
+	}
+}
+
+TEST_F(mmio, read_only_registers_ignore_writes)
+{
+	static const struct {
+		__u32 reg;
+		__u32 val;
+	} regs[] = {
+		{ VIRTIO_MMIO_MAGIC_VALUE,	VC_MMIO_MAGIC },
+		{ VIRTIO_MMIO_VERSION,		VC_MMIO_VERSION },
+		{ VIRTIO_MMIO_DEVICE_ID,	VC_DEVICE_ID },
+		{ VIRTIO_MMIO_VENDOR_ID,	VC_VENDOR_ID },
+		{ VIRTIO_MMIO_QUEUE_NUM_MAX,	VC_QUEUE_MAX },
+		{ VIRTIO_MMIO_INTERRUPT_STATUS,	0 },
+		{ VIRTIO_MMIO_CONFIG_GENERATION, 0 },
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(regs); i++) {
+		reg_write(self->fd, regs[i].reg, 0x5a5a5a5a);
+		ASSERT_EQ(regs[i].val, reg_read(self->fd, regs[i].reg)) {
+			TH_LOG("register %#x after writing 0x5a5a5a5a",
+			       regs[i].reg);
+		}
+	}
+}
+
+TEST_F(mmio, write_only_registers_read_zero)
+{
+	static const __u32 offsets[] = {
+		VIRTIO_MMIO_DEVICE_FEATURES_SEL,
+		VIRTIO_MMIO_DRIVER_FEATURES,
+		VIRTIO_MMIO_DRIVER_FEATURES_SEL,
+		VIRTIO_MMIO_QUEUE_SEL,
+		VIRTIO_MMIO_QUEUE_NOTIFY,
+		VIRTIO_MMIO_INTERRUPT_ACK,
+	};
+	unsigned int i;
+
+	reg_write(self->fd, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	reg_write(self->fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	reg_write(self->fd, VIRTIO_MMIO_QUEUE_SEL, 3);
+	for (i = 0; i < ARRAY_SIZE(offsets); i++) {
+		ASSERT_EQ(0u, reg_read(self->fd, offsets[i])) {
+			TH_LOG("write-only register %#x", offsets[i]);
+		}
+	}
+}
+
+/* Queue registers */
+
+TEST_F(mmio, queue_num_max_for_six_queues)
+{
+	__u32 q;
+
+	for (q = 0; q < VC_NUM_QUEUES; q++) {
+		reg_write(self->fd, VIRTIO_MMIO_QUEUE_SEL, q);
+		ASSERT_EQ(VC_QUEUE_MAX, reg_read(self->fd, VIRTIO_MMIO_QUEUE_NUM_MAX)) {
+			TH_LOG("queue %u should be available", q);
+		}
+	}
+	reg_write(self->fd, VIRTIO_MMIO_QUEUE_SEL, VC_NUM_QUEUES);
+	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_QUEUE_NUM_MAX)) {
+		TH_LOG("queue %u does not exist", VC_NUM_QUEUES);
+	}
+}
+
+TEST_F(mmio, invalid_queue_select_returns_zero)
+{
+	static const __u32 sels[] = { 6, 99, 0xffffffffu };
+	struct vc_queue_regs r;
+	unsigned int i;
+
+	negotiate(self->fd, VC_DEVICE_FEATURES);
+	for (i = 0; i < ARRAY_SIZE(sels); i++) {
+		read_queue(self->fd, sels[i], &r);
+		ASSERT_EQ(0u, r.num_max) {
+			TH_LOG("QUEUE_NUM_MAX with QUEUE_SEL %#x", sels[i]);
+		}
+		ASSERT_EQ(0u, r.num) {
+			TH_LOG("QUEUE_NUM with QUEUE_SEL %#x", sels[i]);
+		}
+		ASSERT_EQ(0u, r.ready) {
+			TH_LOG("QUEUE_READY with QUEUE_SEL %#x", sels[i]);
+		}
+		ASSERT_EQ(0ull, r.desc | r.avail | r.used) {
+			TH_LOG("ring addresses with QUEUE_SEL %#x", sels[i]);
+		}
+	}
+}
+
+TEST_F(mmio, queues_start_at_max_size_not_ready)
+{
+	__u32 q;
+
+	for (q = 0; q < VC_NUM_QUEUES; q++)
+		assert_queue_reset(self->fd, q);
+}
+
+TEST_F(mmio, queue_ready_requires_features_ok)
+{
+	struct ktstr_vc_stats before;
+
+	get_stats(self->fd, &before);
+	reg_write(self->fd, VIRTIO_MMIO_QUEUE_SEL, 0);
+	reg_write(self->fd, VIRTIO_MMIO_QUEUE_READY, 1);
+	assert_counted(self->fd, &before, VC_BAD_QUEUE_CONFIG);
+	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_QUEUE_READY)) {
+		TH_LOG("QUEUE_READY written in status 0");
+	}
+
+	walk_status(self->fd, VC_S_DRV);
+	get_stats(self->fd, &before);
+	reg_write(self->fd, VIRTIO_MMIO_QUEUE_READY, 1);
+	assert_counted(self->fd, &before, VC_BAD_QUEUE_CONFIG);
+	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_QUEUE_READY)) {
+		TH_LOG("QUEUE_READY written in status ACK|DRIVER");
+	}
+
+	reg_write(self->fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	reg_write(self->fd, VIRTIO_MMIO_DRIVER_FEATURES,
+		  (__u32)(VC_F_VERSION_1 >> 32));
+	walk_status(self->fd, VC_S_FEAT);
+	get_stats(self->fd, &before);
+	reg_write(self->fd, VIRTIO_MMIO_QUEUE_SEL, 0);
+	reg_write(self->fd, VIRTIO_MMIO_QUEUE_READY, 1);
+	assert_not_counted(self->fd, &before);
+	ASSERT_EQ(1u, reg_read(self->fd, VIRTIO_MMIO_QUEUE_READY)) {
+		TH_LOG("QUEUE_READY written after FEATURES_OK");
+	}
+}
+
+TEST_F(mmio, queue_ready_write_zero_stops_queue)
+{
+	negotiate(self->fd, VC_DEVICE_FEATURES);
+	reg_write(self->fd, VIRTIO_MMIO_QUEUE_SEL, 1);
+	reg_write(self->fd, VIRTIO_MMIO_QUEUE_READY, 1);
+	ASSERT_EQ(1u, reg_read(self->fd, VIRTIO_MMIO_QUEUE_READY));
+	reg_write(self->fd, VIRTIO_MMIO_QUEUE_READY, 0);
+	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_QUEUE_READY));
+}
+
+TEST_F(mmio, queue_desc_addr_requires_features_ok)
+{
+	struct ktstr_vc_stats before;
+
+	get_stats(self->fd, &before);
+	reg_write(self->fd, VIRTIO_MMIO_QUEUE_SEL, 0);
+	reg_write(self->fd, VIRTIO_MMIO_QUEUE_DESC_LOW, 0x1000);
+	assert_counted(self->fd, &before, VC_BAD_QUEUE_CONFIG);
+	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_QUEUE_DESC_LOW)) {
+		TH_LOG("QUEUE_DESC_LOW written in status 0 must not stick");
+	}
+
+	negotiate(self->fd, VC_DEVICE_FEATURES);
+	get_stats(self->fd, &before);
+	reg_write(self->fd, VIRTIO_MMIO_QUEUE_SEL, 0);
+	reg_write(self->fd, VIRTIO_MMIO_QUEUE_DESC_LOW, 0x1000);
+	reg_write(self->fd, VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
+	assert_not_counted(self->fd, &before);
+	ASSERT_EQ(0x1000u, reg_read(self->fd, VIRTIO_MMIO_QUEUE_DESC_LOW));
+	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_QUEUE_DESC_HIGH));
+}
+
+TEST_F(mmio, queue_addresses_read_back_per_queue)
+{
+	struct ktstr_vc_stats before;
+	struct vc_queue_regs r;
+
+	negotiate(self->fd, VC_DEVICE_FEATURES);
+	get_stats(self->fd, &before);
+	setup_queue(self->fd, 2, 128, 0x123456000ull, 0x200001000ull,
+		    0x300002000ull);
+	assert_not_counted(self->fd, &before);
+
+	read_queue(self->fd, 2, &r);
+	ASSERT_EQ(VC_QUEUE_MAX, r.num_max);
+	ASSERT_EQ(128u, r.num);
+	ASSERT_EQ(1u, r.ready);
+	ASSERT_EQ(0x123456000ull, r.desc);
+	ASSERT_EQ(0x200001000ull, r.avail);
+	ASSERT_EQ(0x300002000ull, r.used);
+
+	/* Its neighbours keep their own registers. */
+	assert_queue_reset(self->fd, 1);
+	assert_queue_reset(self->fd, 3);
+}
+
+TEST_F(mmio, queue_config_rejected_before_features_ok)
+{
+	struct ktstr_vc_stats before;
+	unsigned int i;
+
+	walk_status(self->fd, VC_S_DRV);
+	reg_write(self->fd, VIRTIO_MMIO_QUEUE_SEL, 0);
+	for (i = 0; i < ARRAY_SIZE(queue_config_writes); i++) {
+		get_stats(self->fd, &before);
+		reg_write(self->fd, queue_config_writes[i].reg,
+			  queue_config_writes[i].val);
+		assert_counted(self->fd, &before, VC_BAD_QUEUE_CONFIG);
+	}
+	assert_queue_reset(self->fd, 0);
+}
+
+TEST_F(mmio, queue_config_rejected_after_driver_ok)
+{
+	struct ktstr_vc_stats before;
+	unsigned int i;
+
+	init_device(self->fd, VC_DEVICE_FEATURES);
+	reg_write(self->fd, VIRTIO_MMIO_QUEUE_SEL, 0);
+	get_stats(self->fd, &before);
+	reg_write(self->fd, VIRTIO_MMIO_QUEUE_NUM, 64);
+	assert_counted(self->fd, &before, VC_BAD_QUEUE_CONFIG);
+	ASSERT_EQ(VC_QUEUE_MAX, reg_read(self->fd, VIRTIO_MMIO_QUEUE_NUM)) {
+		TH_LOG("QUEUE_NUM 64 written after DRIVER_OK must not stick");
+	}
+
+	for (i = 0; i < ARRAY_SIZE(queue_config_writes); i++) {
+		get_stats(self->fd, &before);
+		reg_write(self->fd, queue_config_writes[i].reg,
+			  queue_config_writes[i].val);
+		assert_counted(self->fd, &before, VC_BAD_QUEUE_CONFIG);
+	}
+	assert_queue_reset(self->fd, 0);
+}
+
+TEST_F(mmio, queue_num_power_of_two_accepted)
+{
+	struct ktstr_vc_stats before;
+	__u32 num;
+
+	negotiate(self->fd, VC_DEVICE_FEATURES);
+	reg_write(self->fd, VIRTIO_MMIO_QUEUE_SEL, 5);
+	get_stats(self->fd, &before);
+	for (num = 1; num <= VC_QUEUE_MAX; num <<= 1) {
+		reg_write(self->fd, VIRTIO_MMIO_QUEUE_NUM, num);
+		ASSERT_EQ(num, reg_read(self->fd, VIRTIO_MMIO_QUEUE_NUM));
+	}
+	assert_not_counted(self->fd, &before);
+}
+
+TEST_F(mmio, queue_num_invalid_size_rejected)
+{
+	static const __u32 bad[] = {
+		0, 3, 100, 255, 257, 512, 0x10000, 0xffffffffu,
+	};
+	struct ktstr_vc_stats before;
+	unsigned int i;
+
+	negotiate(self->fd, VC_DEVICE_FEATURES);
+	reg_write(self->fd, VIRTIO_MMIO_QUEUE_SEL, 4);
+	reg_write(self->fd, VIRTIO_MMIO_QUEUE_NUM, 64);
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		get_stats(self->fd, &before);
+		reg_write(self->fd, VIRTIO_MMIO_QUEUE_NUM, bad[i]);
+		assert_counted(self->fd, &before, VC_BAD_QUEUE_CONFIG);
+		ASSERT_EQ(64u, reg_read(self->fd, VIRTIO_MMIO_QUEUE_NUM)) {
+			TH_LOG("after writing QUEUE_NUM %#x", bad[i]);
+		}
+	}
+}
+
+TEST_F(mmio, queue_config_for_invalid_queue_rejected)
+{
+	struct ktstr_vc_stats before;
+	unsigned int i;
+	__u32 q;
+
+	negotiate(self->fd, VC_DEVICE_FEATURES);
+	reg_write(self->fd, VIRTIO_MMIO_QUEUE_SEL, VC_NUM_QUEUES);
+	for (i = 0; i < ARRAY_SIZE(queue_config_writes); i++) {
+		get_stats(self->fd, &before);
+		reg_write(self->fd, queue_config_writes[i].reg,
+			  queue_config_writes[i].val);
+		assert_counted(self->fd, &before, VC_BAD_QUEUE_CONFIG);
+	}
+	for (q = 0; q < VC_NUM_QUEUES; q++)
+		assert_queue_reset(self->fd, q);
+}
+
+/* Status state machine */
+
+TEST_F(mmio, status_state_machine)
+{
+	struct ktstr_vc_stats before;
+
+	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_STATUS));
+	reg_write(self->fd, VIRTIO_MMIO_STATUS, VC_S_ACK);
+	ASSERT_EQ(VC_S_ACK, reg_read(self->fd, VIRTIO_MMIO_STATUS));
+	reg_write(self->fd, VIRTIO_MMIO_STATUS, VC_S_DRV);
+	ASSERT_EQ(VC_S_DRV, reg_read(self->fd, VIRTIO_MMIO_STATUS));
+
+	get_stats(self->fd, &before);
+	reg_write(self->fd, VIRTIO_MMIO_STATUS, VC_S_OK);
+	assert_counted(self->fd, &before, VC_BAD_STATUS);
+	ASSERT_EQ(VC_S_DRV, reg_read(self->fd, VIRTIO_MMIO_STATUS)) {
+		TH_LOG("skipping FEATURES_OK must be rejected");
+	}
+
+	get_stats(self->fd, &before);
+	reg_write(self->fd, VIRTIO_MMIO_STATUS, VC_S_ACK);
+	assert_counted(self->fd, &before, VC_BAD_STATUS);
+	ASSERT_EQ(VC_S_DRV, reg_read(self->fd, VIRTIO_MMIO_STATUS)) {
+		TH_LOG("clearing DRIVER must be rejected");
+	}
+}
+
+TEST_F(mmio, status_ladder_accepts_one_bit_per_step)
+{
+	static const __u32 rungs[] = { VC_S_ACK, VC_S_DRV, VC_S_FEAT, VC_S_OK };
+	struct ktstr_vc_stats before;
+	struct ktstr_vc_info info;
+	unsigned int i;
+
+	get_stats(self->fd, &before);
+	for (i = 0; i < ARRAY_SIZE(rungs); i++) {
+		reg_write(self->fd, VIRTIO_MMIO_STATUS, rungs[i]);
+		ASSERT_EQ(rungs[i], reg_read(self->fd, VIRTIO_MMIO_STATUS));
+		get_info(self->fd, &info);
+		ASSERT_EQ(rungs[i], info.device_status);
+	}
+	assert_not_counted(self->fd, &before);
+}
+
+TEST_F(mmio, status_reset_via_zero)
+{
+	struct ktstr_vc_stats before;
+
+	init_device(self->fd, VC_DEVICE_FEATURES);
+	ASSERT_EQ(VC_S_OK, reg_read(self->fd, VIRTIO_MMIO_STATUS));
+	get_stats(self->fd, &before);
+	reg_write(self->fd, VIRTIO_MMIO_STATUS, 0);
+	assert_not_counted(self->fd, &before);
+	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_STATUS));
+}
+
+TEST_F(mmio, status_skip_acknowledge_rejected)
+{
+	struct ktstr_vc_stats before;
+
+	get_stats(self->fd, &before);
+	reg_write(self->fd, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_DRIVER);
+	assert_counted(self->fd, &before, VC_BAD_STATUS);
+	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_STATUS));
+}
+
+TEST_F(mmio, status_features_ok_before_driver_rejected)
+{
+	struct ktstr_vc_stats before;
+
+	walk_status(self->fd, VC_S_ACK);
+	get_stats(self->fd, &before);
+	reg_write(self->fd, VIRTIO_MMIO_STATUS,
+		  VC_S_ACK | VIRTIO_CONFIG_S_FEATURES_OK);
+	assert_counted(self->fd, &before, VC_BAD_STATUS);
+	ASSERT_EQ(VC_S_ACK, reg_read(self->fd, VIRTIO_MMIO_STATUS));
+}
+
+TEST_F(mmio, status_driver_ok_before_features_ok_rejected)
+{
+	struct ktstr_vc_stats before;
+
+	walk_status(self->fd, VC_S_DRV);
+	get_stats(self->fd, &before);
+	reg_write(self->fd, VIRTIO_MMIO_STATUS,
+		  VC_S_DRV | VIRTIO_CONFIG_S_DRIVER_OK);
+	assert_counted(self->fd, &before, VC_BAD_STATUS);
+	ASSERT_EQ(VC_S_DRV, reg_read(self->fd, VIRTIO_MMIO_STATUS));
+}
+
+TEST_F(mmio, set_status_clear_acknowledge_rejected)
+{
+	struct ktstr_vc_stats before;
+
+	walk_status(self->fd, VC_S_ACK);
+	get_stats(self->fd, &before);
+	reg_write(self->fd, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_DRIVER);
+	assert_counted(self->fd, &before, VC_BAD_STATUS);
+	ASSERT_EQ(VC_S_ACK, reg_read(self->fd, VIRTIO_MMIO_STATUS)) {
+		TH_LOG("DRIVER alone would clear ACKNOWLEDGE");
+	}
+}
+
+TEST_F(mmio, set_status_clear_driver_keeps_ack_rejected)
+{
+	struct ktstr_vc_stats before;
+
+	walk_status(self->fd, VC_S_DRV);
+	get_stats(self->fd, &before);
+	reg_write(self->fd, VIRTIO_MMIO_STATUS, VC_S_ACK);
+	assert_counted(self->fd, &before, VC_BAD_STATUS);
+	ASSERT_EQ(VC_S_DRV, reg_read(self->fd, VIRTIO_MMIO_STATUS)) {
+		TH_LOG("ACK alone would clear DRIVER");
+	}
+}
+
+TEST_F(mmio, set_status_clear_driver_ok_rejected)
+{
+	struct ktstr_vc_stats before;
+
+	init_device(self->fd, VC_DEVICE_FEATURES);
+	get_stats(self->fd, &before);
+	reg_write(self->fd, VIRTIO_MMIO_STATUS, VC_S_FEAT);
+	assert_counted(self->fd, &before, VC_BAD_STATUS);
+	ASSERT_EQ(VC_S_OK, reg_read(self->fd, VIRTIO_MMIO_STATUS)) {
+		TH_LOG("ACK|DRIVER|FEATURES_OK would clear DRIVER_OK");
+	}
+}
+
+TEST_F(mmio, set_status_idempotent_same_value_no_change)
+{
+	struct ktstr_vc_stats before;
+
+	walk_status(self->fd, VC_S_ACK);
+	get_stats(self->fd, &before);
+	reg_write(self->fd, VIRTIO_MMIO_STATUS, VC_S_ACK);
+	assert_counted(self->fd, &before, VC_BAD_STATUS);
+	ASSERT_EQ(VC_S_ACK, reg_read(self->fd, VIRTIO_MMIO_STATUS));
+}
+
+TEST_F(mmio, set_status_two_bits_at_once_rejected)
+{
+	struct ktstr_vc_stats before;
+
+	walk_status(self->fd, VC_S_DRV);
+	get_stats(self->fd, &before);
+	reg_write(self->fd, VIRTIO_MMIO_STATUS, VC_S_OK);
+	assert_counted(self->fd, &before, VC_BAD_STATUS);
+	ASSERT_EQ(VC_S_DRV, reg_read(self->fd, VIRTIO_MMIO_STATUS)) {
+		TH_LOG("FEATURES_OK and DRIVER_OK together must be rejected");
+	}
+}
+
+TEST_F(mmio, set_status_unknown_bit_rejected)
+{
+	static const __u32 unknown[] = { 0x10, 0x20, 0x40 };
+	struct ktstr_vc_stats before;
+	unsigned int i;
+
+	walk_status(self->fd, VC_S_ACK);
+	for (i = 0; i < ARRAY_SIZE(unknown); i++) {
+		get_stats(self->fd, &before);
+		reg_write(self->fd, VIRTIO_MMIO_STATUS, VC_S_ACK | unknown[i]);
+		assert_counted(self->fd, &before, VC_BAD_STATUS);
+		ASSERT_EQ(VC_S_ACK, reg_read(self->fd, VIRTIO_MMIO_STATUS)) {
+			TH_LOG("status bit %#x must be rejected", unknown[i]);
+		}
+	}
+}
+
+TEST_F(mmio, set_status_failed_accepted_at_every_fsm_state)
+{
+	static const __u32 rungs[] = {
+		0, VC_S_ACK, VC_S_DRV, VC_S_FEAT, VC_S_OK,
+	};
+	struct ktstr_vc_stats before;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(rungs); i++) {
+		reg_write(self->fd, VIRTIO_MMIO_STATUS, 0);
+		walk_status(self->fd, rungs[i]);
+		get_stats(self->fd, &before);
+		reg_write(self->fd, VIRTIO_MMIO_STATUS, rungs[i] | VC_S_FAILED);
+		assert_not_counted(self->fd, &before);
+		ASSERT_EQ(rungs[i] | VC_S_FAILED,
+			  reg_read(self->fd, VIRTIO_MMIO_STATUS)) {
+			TH_LOG("FAILED on top of status %#x", rungs[i]);
+		}
+	}
+}
+
+TEST_F(mmio, set_status_failed_plus_unknown_bit_rejected)
+{
+	struct ktstr_vc_stats before;
+
+	walk_status(self->fd, VC_S_ACK);
+	get_stats(self->fd, &before);
+	reg_write(self->fd, VIRTIO_MMIO_STATUS, VC_S_ACK | VC_S_FAILED | 0x10);
+	assert_counted(self->fd, &before, VC_BAD_STATUS);
+	ASSERT_EQ(VC_S_ACK, reg_read(self->fd, VIRTIO_MMIO_STATUS));
+}
+
+TEST_F(mmio, status_zero_clears_failed)
+{
+	reg_write(self->fd, VIRTIO_MMIO_STATUS, VC_S_FAILED);
+	ASSERT_EQ(VC_S_FAILED, reg_read(self->fd, VIRTIO_MMIO_STATUS));
+	reg_write(self->fd, VIRTIO_MMIO_STATUS, 0);
+	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_STATUS));
+	walk_status(self->fd, VC_S_ACK);
+}
+
+/* Interrupts and config generation */
+
+TEST_F(mmio, interrupt_status_initially_zero)
+{
+	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_INTERRUPT_STATUS));
+}
+
+TEST_F(mmio, interrupt_ack_of_unset_bits_leaves_zero)
+{
+	init_device(self->fd, VC_DEVICE_FEATURES);
+	reg_write(self->fd, VIRTIO_MMIO_INTERRUPT_ACK,
+		  VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG);
+	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_INTERRUPT_STATUS));
+	reg_write(self->fd, VIRTIO_MMIO_INTERRUPT_ACK, 0xffffffffu);
+	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_INTERRUPT_STATUS));
+}
+
+TEST_F(mmio, config_generation_initially_zero)
+{
+	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_CONFIG_GENERATION));
+}
+
+/* Driver features */
+
+TEST_F(mmio, driver_features_gated_by_status)
+{
+	struct ktstr_vc_stats before;
+	struct ktstr_vc_info info;
+
+	get_stats(self->fd, &before);
+	reg_write(self->fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	reg_write(self->fd, VIRTIO_MMIO_DRIVER_FEATURES, 0xdead);
+	assert_counted(self->fd, &before, VC_BAD_FEATURES);
+	get_info(self->fd, &info);
+	ASSERT_EQ(0ull, info.driver_features) {
+		TH_LOG("driver features written in status 0 must not stick");
+	}
+
+	walk_status(self->fd, VC_S_DRV);
+	get_stats(self->fd, &before);
+	reg_write(self->fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	reg_write(self->fd, VIRTIO_MMIO_DRIVER_FEATURES, 0xdeadbeef);
+	reg_write(self->fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	reg_write(self->fd, VIRTIO_MMIO_DRIVER_FEATURES, 0xcafebabe);
+	assert_not_counted(self->fd, &before);
+	get_info(self->fd, &info);
+	ASSERT_EQ(0xcafebabedeadbeefull, info.driver_features) {
+		TH_LOG("got %#llx", (unsigned long long)info.driver_features);
+	}
+}
+
+TEST_F(mmio, driver_features_rejected_with_ack_only)
+{
+	struct ktstr_vc_stats before;
+	struct ktstr_vc_info info;
+
+	walk_status(self->fd, VC_S_ACK);
+	get_stats(self->fd, &before);
+	reg_write(self->fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	reg_write(self->fd, VIRTIO_MMIO_DRIVER_FEATURES, 0x2);
+	assert_counted(self->fd, &before, VC_BAD_FEATURES);
+	get_info(self->fd, &info);
+	ASSERT_EQ(0ull, info.driver_features);
+}
+
+TEST_F(mmio, features_rejected_after_features_ok)
+{
+	struct ktstr_vc_stats before;
+	struct ktstr_vc_info info;
+
+	negotiate(self->fd, VC_F_VERSION_1);
+	get_stats(self->fd, &before);
+	reg_write(self->fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	reg_write(self->fd, VIRTIO_MMIO_DRIVER_FEATURES, 0xffff);
+	assert_counted(self->fd, &before, VC_BAD_FEATURES);
+	get_info(self->fd, &info);
+	ASSERT_EQ(VC_F_VERSION_1, info.driver_features) {
+		TH_LOG("got %#llx", (unsigned long long)info.driver_features);
+	}
+}
+
+TEST_F(mmio, features_rejected_after_driver_ok)
+{
+	struct ktstr_vc_stats before;
+	struct ktstr_vc_info info;
+
+	init_device(self->fd, VC_DEVICE_FEATURES);
+	get_stats(self->fd, &before);
+	reg_write(self->fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	reg_write(self->fd, VIRTIO_MMIO_DRIVER_FEATURES, 0);
+	assert_counted(self->fd, &before, VC_BAD_FEATURES);
+	get_info(self->fd, &info);
+	ASSERT_EQ(VC_DEVICE_FEATURES, info.driver_features) {
+		TH_LOG("got %#llx", (unsigned long long)info.driver_features);
+	}
+}
+
+/* Reset */
+
+TEST_F(mmio, reset_clears_all_state)
+{
+	struct ktstr_vc_stats before;
+	struct ktstr_vc_info info;
+
+	negotiate(self->fd, VC_DEVICE_FEATURES);
+	setup_queue(self->fd, 3, 64, 0x10000, 0x11000, 0x12000);
+	walk_status(self->fd, VC_S_OK);
+	reg_write(self->fd, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	reg_write(self->fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	reg_write(self->fd, VIRTIO_MMIO_QUEUE_SEL, 99);
+
+	get_stats(self->fd, &before);
+	reg_write(self->fd, VIRTIO_MMIO_STATUS, 0);
+	assert_not_counted(self->fd, &before);
+
+	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_STATUS));
+	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_INTERRUPT_STATUS));
+	get_info(self->fd, &info);
+	ASSERT_EQ(0u, info.device_status);
+	ASSERT_EQ(0ull, info.driver_features) {
+		TH_LOG("reset must clear driver features, got %#llx",
+		       (unsigned long long)info.driver_features);
+	}
+	/* DEVICE_FEATURES_SEL is back on page 0. */
+	ASSERT_EQ((__u32)VC_DEVICE_FEATURES,
+		  reg_read(self->fd, VIRTIO_MMIO_DEVICE_FEATURES));
+	/* QUEUE_SEL is back on a real queue. */
+	ASSERT_EQ(VC_QUEUE_MAX, reg_read(self->fd, VIRTIO_MMIO_QUEUE_NUM_MAX));
+	/* DRIVER_FEATURES_SEL is back on page 0. */
+	walk_status(self->fd, VC_S_DRV);
+	reg_write(self->fd, VIRTIO_MMIO_DRIVER_FEATURES, 0x12345678);
+	get_info(self->fd, &info);
+	ASSERT_EQ(0x12345678ull, info.driver_features) {
+		TH_LOG("a page-0 write after reset, got %#llx",
+		       (unsigned long long)info.driver_features);
+	}
+}
+
+TEST_F(mmio, reset_restores_every_queue)
+{
+	__u32 q;
+
+	negotiate(self->fd, VC_DEVICE_FEATURES);
+	for (q = 0; q < VC_NUM_QUEUES; q++)
+		setup_queue(self->fd, q, 32, 0x100000000ull + q * 0x10000,
+			    0x200000000ull + q * 0x10000,
+			    0x300000000ull + q * 0x10000);
+	walk_status(self->fd, VC_S_OK);
+	reg_write(self->fd, VIRTIO_MMIO_STATUS, 0);
+	for (q = 0; q < VC_NUM_QUEUES; q++)
+		assert_queue_reset(self->fd, q);
+}
+
+/* Notifications */
+
+TEST_F(mmio, notify_before_driver_ok_counted)
+{
+	struct ktstr_vc_stats before;
+
+	get_stats(self->fd, &before);
+	reg_write(self->fd, VIRTIO_MMIO_QUEUE_NOTIFY, KTSTR_VC_Q_PORT0_TX);
+	assert_counted(self->fd, &before, VC_BAD_NOTIFY);
+
+	negotiate(self->fd, VC_DEVICE_FEATURES);
+	setup_queue(self->fd, KTSTR_VC_Q_PORT0_TX, 64, 0x10000, 0x11000,
+		    0x12000);
+	get_stats(self->fd, &before);
+	reg_write(self->fd, VIRTIO_MMIO_QUEUE_NOTIFY, KTSTR_VC_Q_PORT0_TX);
+	assert_counted(self->fd, &before, VC_BAD_NOTIFY);
+}
+
+TEST_F(mmio, notify_invalid_queue_counted)
+{
+	static const __u32 queues[] = { 6, 7, 0x10000, 0xffffffffu };
+	struct ktstr_vc_stats before;
+	unsigned int i;
+
+	init_device(self->fd, VC_DEVICE_FEATURES);
+	for (i = 0; i < ARRAY_SIZE(queues); i++) {
+		get_stats(self->fd, &before);
+		reg_write(self->fd, VIRTIO_MMIO_QUEUE_NOTIFY, queues[i]);
+		assert_counted(self->fd, &before, VC_BAD_NOTIFY);
+	}
+}
+
+TEST_F(mmio, notify_multiport_queue_without_f_multiport_counted)
+{
+	struct ktstr_vc_stats before;
+	__u32 q;
+
+	init_device(self->fd, VC_F_VERSION_1);
+	for (q = KTSTR_VC_Q_CTRL_RX; q < VC_NUM_QUEUES; q++) {
+		get_stats(self->fd, &before);
+		reg_write(self->fd, VIRTIO_MMIO_QUEUE_NOTIFY, q);
+		assert_counted(self->fd, &before, VC_BAD_NOTIFY);
+	}
+}
+
+TEST_HARNESS_MAIN

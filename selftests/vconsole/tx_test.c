@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guest -> host: TX chains on q1 (port 0) and q5 (port 1) arrive, in
+ * order, on /dev/ktstr-port0 and /dev/ktstr-port1.
+ */
+#include <stdlib.h>
+
+#include "vc_guest_test.h"
+
+FIXTURE(tx) {
+	struct vc_guest g;
+	int port0;
+	int port1;
+};
+
+FIXTURE_SETUP(tx)
+{
+	VC_GUEST_FIXTURE_SETUP(self);
+	self->port0 = vc_port_open(0, 0, O_RDONLY | O_NONBLOCK);
+	ASSERT_LE(0, self->port0) TH_LOG("open port0: %s", strerror(errno));
+	self->port1 = vc_port_open(0, 1, O_RDONLY | O_NONBLOCK);
+	ASSERT_LE(0, self->port1) TH_LOG("open port1: %s", strerror(errno));
+}
+
+FIXTURE_TEARDOWN(tx)
+{
+	close(self->port0);
+	close(self->port1);
+	vc_guest_fini(&self->g);
+}
+
+static void start_all(struct __test_metadata *_metadata, struct vc_guest *g)
+{
+	int ret = vc_guest_start(g, VC_ALL_QUEUES, VC_NUM, VC_DEVICE_FEATURES,
+				 true);
+
+	ASSERT_EQ(0, ret) TH_LOG("device start: %s", strerror(-ret));
+}
+
+TEST_F(tx, port1_tx_single_descriptor_lands_in_port1)
+{
+	static const char payload[] = "port1 single descriptor TX";
+	char got[sizeof(payload)] = { 0 };
+
+	start_all(_metadata, &self->g);
+	vc_vq_add_buf(&self->g, KTSTR_VC_Q_PORT1_TX,
+		      vc_guest_put(&self->g, payload, sizeof(payload)),
+		      sizeof(payload), false);
+	vc_kick(&self->g, KTSTR_VC_Q_PORT1_TX);
+
+	ASSERT_EQ(sizeof(payload),
+		  vc_port_read_all(self->port1, got, sizeof(got), VC_WAIT_MS));
+	ASSERT_EQ(0, memcmp(payload, got, sizeof(payload)));
+	ASSERT_EQ(1, vc_used_idx(&self->g, KTSTR_VC_Q_PORT1_TX));
+	ASSERT_EQ(0, vc_wait_call(&self->g, VC_WAIT_MS))
+		TH_LOG("expected a call after a TX chain with bytes");
+	ASSERT_EQ(VIRTIO_MMIO_INT_VRING, vc_isr(self->g.fd));
+	ASSERT_EQ(0, vc_port_pending(self->port0))
+		TH_LOG("port 0 must get nothing from a port 1 chain");
+}
+
+TEST_F(tx, port1_tx_multi_descriptor_chain_concatenates)
+{
+	struct vc_buf_spec bufs[4];
+	uint8_t got[4 * 4096];
+	unsigned int i;
+
+	start_all(_metadata, &self->g);
+	for (i = 0; i < 4; i++) {
+		uint64_t gpa = vc_guest_alloc(&self->g, 4096);
+
+		memset(vc_gpa_to_hva(&self->g, gpa), 0xA1 + i, 4096);
+		bufs[i] = (struct vc_buf_spec){ .gpa = gpa, .len = 4096 };
+	}
+	vc_vq_publish(&self->g, KTSTR_VC_Q_PORT1_TX,
+		      vc_vq_add(&self->g, KTSTR_VC_Q_PORT1_TX, bufs, 4));
+	vc_kick(&self->g, KTSTR_VC_Q_PORT1_TX);
+
+	ASSERT_EQ(sizeof(got),
+		  vc_port_read_all(self->port1, got, sizeof(got), VC_WAIT_MS));
+	for (i = 0; i < sizeof(got); i++)
+		ASSERT_EQ(0xA1 + i / 4096, got[i])
+			TH_LOG("byte %u: segment order or append broken", i);
+	ASSERT_EQ(1, vc_used_idx(&self->g, KTSTR_VC_Q_PORT1_TX))
+		TH_LOG("one chain is one used entry, however many segments");
+}
+
+TEST_F(tx, port1_tx_oversize_descriptor_truncates_to_tx_desc_max)
+{
+	const size_t max = 32 * 1024;
+	struct ktstr_vc_stats st;
+	uint64_t gpa = vc_guest_alloc(&self->g, 2 * max);
+	uint8_t *got = malloc(2 * max);
+
+	ASSERT_NE(NULL, got);
+	start_all(_metadata, &self->g);
+	memset(vc_gpa_to_hva(&self->g, gpa), 0x55, max);
+	memset(vc_gpa_to_hva(&self->g, gpa + max), 0x99, max);
+	vc_vq_add_buf(&self->g, KTSTR_VC_Q_PORT1_TX, gpa, 2 * max, false);
+	vc_kick(&self->g, KTSTR_VC_Q_PORT1_TX);
+
+	ASSERT_EQ(0, vc_wait_used(&self->g, KTSTR_VC_Q_PORT1_TX, 1, VC_WAIT_MS));
+	ASSERT_EQ(max, vc_port_read_all(self->port1, got, 2 * max, 500))
+		TH_LOG("a descriptor over 32 KiB gives its first 32 KiB only");
+	for (size_t i = 0; i < max; i++)
+		ASSERT_EQ(0x55, got[i]);
+	ASSERT_EQ(0, vc_get_stats(self->g.fd, &st));
+	ASSERT_EQ(1, st.bad_desc);
+	free(got);
+}
+
+TEST_F(tx, port1_tx_rejected_without_driver_ok)
+{
+	static const char payload[] = "this must not reach port 1";
+	struct ktstr_vc_stats st;
+	int ret;
+
+	ret = vc_guest_start(&self->g, VC_ALL_QUEUES, VC_NUM,
+			     VC_DEVICE_FEATURES, false);
+	ASSERT_EQ(0, ret);
+	vc_vq_add_buf(&self->g, KTSTR_VC_Q_PORT1_TX,
+		      vc_guest_put(&self->g, payload, sizeof(payload)),
+		      sizeof(payload), false);
+	vc_kick(&self->g, KTSTR_VC_Q_PORT1_TX);
+	vc_settle();
+
+	ASSERT_EQ(0, vc_port_pending(self->port1));
+	ASSERT_EQ(0, vc_used_idx(&self->g, KTSTR_VC_Q_PORT1_TX));
+	ASSERT_EQ(0, vc_isr(self->g.fd));
+	ASSERT_EQ(0, vc_call_count(&self->g));
+	ASSERT_EQ(0, vc_get_stats(self->g.fd, &st));
+	ASSERT_EQ(1, st.bad_notify);
+}
+
+TEST_F(tx, port1_tx_refused_without_multiport)
+{
+	static const char payload[] = "multiport was not negotiated";
+	struct ktstr_vc_stats st;
+	int ret;
+
+	ret = vc_guest_start(&self->g, VC_ALL_QUEUES, VC_NUM, VC_F_VERSION_1,
+			     true);
+	ASSERT_EQ(0, ret);
+	vc_vq_add_buf(&self->g, KTSTR_VC_Q_PORT1_TX,
+		      vc_guest_put(&self->g, payload, sizeof(payload)),
+		      sizeof(payload), false);
+	vc_kick(&self->g, KTSTR_VC_Q_PORT1_TX);
+	vc_settle();
+
+	ASSERT_EQ(0, vc_port_pending(self->port1));
+	ASSERT_EQ(0, vc_used_idx(&self->g, KTSTR_VC_Q_PORT1_TX));
+	ASSERT_EQ(0, vc_get_stats(self->g.fd, &st));
+	ASSERT_EQ(1, st.bad_notify);
+}
+
+TEST_F(tx, port0_tx_without_multiport_still_works)
+{
+	static const char payload[] = "single-console guest";
+	char got[sizeof(payload)];
+
+	ASSERT_EQ(0, vc_guest_start(&self->g, VC_Q(0) | VC_Q(1), VC_NUM,
+				    VC_F_VERSION_1, true));
+	vc_vq_add_buf(&self->g, KTSTR_VC_Q_PORT0_TX,
+		      vc_guest_put(&self->g, payload, sizeof(payload)),
+		      sizeof(payload), false);
+	vc_kick(&self->g, KTSTR_VC_Q_PORT0_TX);
+	ASSERT_EQ(sizeof(payload),
+		  vc_port_read_all(self->port0, got, sizeof(got), VC_WAIT_MS));
+	ASSERT_EQ(0, memcmp(payload, got, sizeof(got)));
+}
+
+TEST_F(tx, port0_tx_vs_port1_tx_routes_to_correct_port)
+{
+	static const char p0[] = "port0 console bytes";
+	static const char p1[] = "port1 bulk TLV bytes";
+	char got0[sizeof(p0)], got1[sizeof(p1)];
+
+	start_all(_metadata, &self->g);
+	vc_vq_add_buf(&self->g, KTSTR_VC_Q_PORT0_TX,
+		      vc_guest_put(&self->g, p0, sizeof(p0)), sizeof(p0), false);
+	vc_vq_add_buf(&self->g, KTSTR_VC_Q_PORT1_TX,
+		      vc_guest_put(&self->g, p1, sizeof(p1)), sizeof(p1), false);
+	vc_kick(&self->g, KTSTR_VC_Q_PORT0_TX);
+	vc_kick(&self->g, KTSTR_VC_Q_PORT1_TX);
+
+	ASSERT_EQ(sizeof(p0),
+		  vc_port_read_all(self->port0, got0, sizeof(got0), VC_WAIT_MS));
+	ASSERT_EQ(sizeof(p1),
+		  vc_port_read_all(self->port1, got1, sizeof(got1), VC_WAIT_MS));
+	ASSERT_EQ(0, memcmp(p0, got0, sizeof(p0)));
+	ASSERT_EQ(0, memcmp(p1, got1, sizeof(p1)));
+	ASSERT_EQ(1, vc_used_idx(&self->g, KTSTR_VC_Q_PORT0_TX));
+	ASSERT_EQ(1, vc_used_idx(&self->g, KTSTR_VC_Q_PORT1_TX));
+}
+
+/*
+ * Nine 32 KiB chains are more than one run's 256 KiB: the worker takes
+ * eight, then runs again by itself for the ninth.  One kick moves all.
+ */
+TEST_F(tx, port1_tx_per_call_cap_partial_drain)
+{
+	const size_t max = 32 * 1024;
+	uint8_t *got = malloc(9 * max);
+	struct ktstr_vc_stats st;
+	unsigned int i;
+
+	ASSERT_NE(NULL, got);
+	start_all(_metadata, &self->g);
+	for (i = 0; i < 9; i++) {
+		uint64_t gpa = vc_guest_alloc(&self->g, max);
+
+		memset(vc_gpa_to_hva(&self->g, gpa), i + 1, max);
+		vc_vq_add_buf(&self->g, KTSTR_VC_Q_PORT1_TX, gpa, max, false);
+	}
+	vc_kick(&self->g, KTSTR_VC_Q_PORT1_TX);
+
+	ASSERT_EQ(0, vc_wait_used(&self->g, KTSTR_VC_Q_PORT1_TX, 9, VC_WAIT_MS))
+		TH_LOG("expected all 9 chains used after one kick, got %u",
+		       vc_used_idx(&self->g, KTSTR_VC_Q_PORT1_TX));
+	ASSERT_EQ(9 * max, vc_port_read_all(self->port1, got, 9 * max,
+					     VC_WAIT_MS));
+	for (i = 0; i < 9 * max; i += max)
+		ASSERT_EQ(i / max + 1, got[i]) TH_LOG("chain order at %u", i);
+	ASSERT_EQ(0, vc_get_stats(self->g.fd, &st));
+	ASSERT_EQ(1, st.queue[KTSTR_VC_Q_PORT1_TX].kicks);
+	ASSERT_EQ(9, st.queue[KTSTR_VC_Q_PORT1_TX].chains);
+	ASSERT_EQ(9 * max, st.queue[KTSTR_VC_Q_PORT1_TX].bytes);
+	free(got);
+}
+
+TEST_F(tx, tx_evt_silent_on_empty_process_tx)
+{
+	start_all(_metadata, &self->g);
+	vc_kick(&self->g, KTSTR_VC_Q_PORT0_TX);
+	vc_kick(&self->g, KTSTR_VC_Q_PORT1_TX);
+	vc_settle();
+
+	ASSERT_EQ(0, vc_call_count(&self->g))
+		TH_LOG("a kick on an empty ring must not interrupt");
+	ASSERT_EQ(0, vc_isr(self->g.fd));
+	ASSERT_EQ(-EAGAIN, read(self->port1, &(char){ 0 }, 1) ? -errno : 0);
+}
+
+TEST_F(tx, tx_zero_length_chain_returned_without_interrupt_or_wake)
+{
+	struct pollfd pfd = { .fd = self->port1, .events = POLLIN };
+
+	start_all(_metadata, &self->g);
+	vc_vq_add_buf(&self->g, KTSTR_VC_Q_PORT1_TX,
+		      vc_guest_alloc(&self->g, 16), 0, false);
+	vc_kick(&self->g, KTSTR_VC_Q_PORT1_TX);
+
+	ASSERT_EQ(0, vc_wait_used(&self->g, KTSTR_VC_Q_PORT1_TX, 1, VC_WAIT_MS))
+		TH_LOG("the zero-length chain must still be returned");
+	vc_settle();
+	ASSERT_EQ(0, vc_call_count(&self->g));
+	ASSERT_EQ(0, vc_isr(self->g.fd));
+	ASSERT_EQ(0, poll(&pfd, 1, 0)) TH_LOG("no bytes, no reader wake");
+}
+
+TEST_F(tx, kick_eventfd_processes_queue)
+{
+	static const char payload[] = "kicked through an eventfd";
+	char got[sizeof(payload)];
+	struct ktstr_vc_stats st;
+
+	start_all(_metadata, &self->g);
+	ASSERT_EQ(0, vc_guest_use_kick_fds(&self->g, VC_ALL_QUEUES));
+	vc_vq_add_buf(&self->g, KTSTR_VC_Q_PORT1_TX,
+		      vc_guest_put(&self->g, payload, sizeof(payload)),
+		      sizeof(payload), false);
+	vc_kick(&self->g, KTSTR_VC_Q_PORT1_TX);
+
+	ASSERT_EQ(sizeof(payload),
+		  vc_port_read_all(self->port1, got, sizeof(got), VC_WAIT_MS));
+	ASSERT_EQ(0, memcmp(payload, got, sizeof(got)));
+	ASSERT_EQ(0, vc_get_stats(self->g.fd, &st));
+	ASSERT_EQ(1, st.queue[KTSTR_VC_Q_PORT1_TX].kicks);
+	ASSERT_EQ(1, st.kicks);
+}
+
+TEST_F(tx, interrupt_ack_clears_vring_bit)
+{
+	static const char payload[] = "x";
+
+	start_all(_metadata, &self->g);
+	vc_vq_add_buf(&self->g, KTSTR_VC_Q_PORT1_TX,
+		      vc_guest_put(&self->g, payload, 1), 1, false);
+	vc_kick(&self->g, KTSTR_VC_Q_PORT1_TX);
+	ASSERT_EQ(0, vc_wait_call(&self->g, VC_WAIT_MS));
+	ASSERT_EQ(VIRTIO_MMIO_INT_VRING, vc_isr(self->g.fd));
+	ASSERT_EQ(0, vc_write32(self->g.fd, VIRTIO_MMIO_INTERRUPT_ACK,
+				VIRTIO_MMIO_INT_VRING));
+	ASSERT_EQ(0, vc_isr(self->g.fd));
+}
+
+TEST_F(tx, no_interrupt_flag_suppresses_call)
+{
+	static const char payload[] = "quiet";
+	char got[sizeof(payload)];
+
+	start_all(_metadata, &self->g);
+	self->g.vq[KTSTR_VC_Q_PORT1_TX].avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
+	vc_vq_add_buf(&self->g, KTSTR_VC_Q_PORT1_TX,
+		      vc_guest_put(&self->g, payload, sizeof(payload)),
+		      sizeof(payload), false);
+	vc_kick(&self->g, KTSTR_VC_Q_PORT1_TX);
+
+	ASSERT_EQ(sizeof(payload),
+		  vc_port_read_all(self->port1, got, sizeof(got), VC_WAIT_MS));
+	ASSERT_EQ(0, vc_wait_used(&self->g, KTSTR_VC_Q_PORT1_TX, 1, VC_WAIT_MS));
+	vc_settle();
+	ASSERT_EQ(0, vc_call_count(&self->g))
+		TH_LOG("VRING_AVAIL_F_NO_INTERRUPT must suppress the call");
+}
+
+TEST_F(tx, stats_count_chains_bytes_and_interrupts)
+{
+	static const char payload[] = "0123456789";
+	struct ktstr_vc_stats st;
+
+	start_all(_metadata, &self->g);
+	vc_vq_add_buf(&self->g, KTSTR_VC_Q_PORT0_TX,
+		      vc_guest_put(&self->g, payload, 10), 10, false);
+	vc_kick(&self->g, KTSTR_VC_Q_PORT0_TX);
+	ASSERT_EQ(0, vc_wait_used(&self->g, KTSTR_VC_Q_PORT0_TX, 1, VC_WAIT_MS));
+	ASSERT_EQ(0, vc_wait_call(&self->g, VC_WAIT_MS));
+	ASSERT_EQ(0, vc_get_stats(self->g.fd, &st));
+	ASSERT_EQ(1, st.queue[KTSTR_VC_Q_PORT0_TX].chains);
+	ASSERT_EQ(10, st.queue[KTSTR_VC_Q_PORT0_TX].bytes);
+	ASSERT_EQ(1, st.queue[KTSTR_VC_Q_PORT0_TX].interrupts);
+	ASSERT_EQ(1, st.interrupts);
+}
+
+TEST_HARNESS_MAIN
