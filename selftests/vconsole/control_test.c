@@ -23,9 +23,9 @@ FIXTURE_TEARDOWN(ctrl)
 
 /* Send one message from the guest and wait until the device took it. */
 static void send(struct __test_metadata *_metadata, struct vc_guest *g,
-		 uint32_t id, uint16_t event, uint16_t value)
+		 __u32 id, __u16 event, __u16 value)
 {
-	uint16_t want = g->vq[KTSTR_VC_Q_CTRL_TX].avail_idx + 1;
+	__u16 want = g->vq[KTSTR_VC_Q_CTRL_TX].avail_idx + 1;
 
 	vc_ctrl_send(g, id, event, value);
 	ASSERT_EQ(0, vc_wait_used(g, KTSTR_VC_Q_CTRL_TX, want, VC_WAIT_MS))
@@ -34,7 +34,7 @@ static void send(struct __test_metadata *_metadata, struct vc_guest *g,
 
 /* The next message the device sent, which must be event for port id. */
 static void expect(struct __test_metadata *_metadata, struct vc_guest *g,
-		   uint32_t id, uint16_t event, const char *name)
+		   __u32 id, __u16 event, const char *name)
 {
 	struct vc_ctrl msg;
 	char got_name[64];
@@ -65,7 +65,7 @@ static void expect_nothing(struct __test_metadata *_metadata,
 		TH_LOG("unexpected event %u for port %u", msg.event, msg.id);
 }
 
-static uint64_t bad_control(struct vc_guest *g)
+static __u64 bad_control(struct vc_guest *g)
 {
 	struct ktstr_vc_stats st;
 
@@ -198,8 +198,8 @@ TEST_F(ctrl, handle_port_ready_unknown_port_ignored)
 TEST_F(ctrl, handle_port_open_tracks_state)
 {
 	static const char a[] = "A", b[] = "B";
-	uint64_t buf1 = vc_guest_alloc(&self->g, 16);
-	uint64_t buf2 = vc_guest_alloc(&self->g, 16);
+	__u64 buf1 = vc_guest_alloc(&self->g, 16);
+	__u64 buf2 = vc_guest_alloc(&self->g, 16);
 	int w = vc_port_open(0, 1, O_WRONLY);
 
 	ASSERT_LE(0, w);
@@ -232,7 +232,7 @@ TEST_F(ctrl, handle_port_open_unknown_port_ignored)
 
 TEST_F(ctrl, handle_unhandled_event_absorbed)
 {
-	static const uint16_t events[] = {
+	static const __u16 events[] = {
 		VIRTIO_CONSOLE_PORT_ADD, VIRTIO_CONSOLE_PORT_REMOVE,
 		VIRTIO_CONSOLE_CONSOLE_PORT, VIRTIO_CONSOLE_RESIZE,
 		VIRTIO_CONSOLE_PORT_NAME, 0xBEEF,
@@ -251,7 +251,7 @@ TEST_F(ctrl, handle_unhandled_event_absorbed)
 
 TEST_F(ctrl, c_ovq_short_message_refused_and_returned)
 {
-	uint32_t half = 0;
+	__u32 half = 0;
 
 	vc_vq_add_buf(&self->g, KTSTR_VC_Q_CTRL_TX,
 		      vc_guest_put(&self->g, &half, 4), 4, false);

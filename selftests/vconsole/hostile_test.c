@@ -45,7 +45,7 @@ static void honest_chain_works(struct __test_metadata *_metadata,
 			       struct vc_guest *g, int port1)
 {
 	static const char msg[] = "still working";
-	uint16_t want = g->vq[Q].avail_idx + 1;
+	__u16 want = g->vq[Q].avail_idx + 1;
 	char got[sizeof(msg)];
 
 	vc_vq_add_buf(g, Q, vc_guest_put(g, msg, sizeof(msg)), sizeof(msg),
@@ -99,7 +99,7 @@ TEST_F(hostile, tx_descriptor_address_wrapping_refused)
 TEST_F(hostile, looping_chain_refused)
 {
 	struct vc_vq *vq = &self->g.vq[Q];
-	uint64_t gpa = vc_guest_put(&self->g, "loop", 4);
+	__u64 gpa = vc_guest_put(&self->g, "loop", 4);
 
 	vq->desc[0] = (struct vring_desc){ .addr = gpa, .len = 4,
 		.flags = VRING_DESC_F_NEXT, .next = 1 };
@@ -119,7 +119,7 @@ TEST_F(hostile, chain_longer_than_queue_refused)
 {
 	struct vc_buf_spec bufs[VC_NUM];
 	struct vc_vq *vq = &self->g.vq[Q];
-	uint64_t gpa = vc_guest_put(&self->g, "x", 1);
+	__u64 gpa = vc_guest_put(&self->g, "x", 1);
 	unsigned int i;
 
 	for (i = 0; i < VC_NUM; i++)
@@ -138,7 +138,7 @@ TEST_F(hostile, chain_longer_than_queue_refused)
 TEST_F(hostile, chain_of_exactly_queue_size_accepted)
 {
 	struct vc_buf_spec bufs[VC_NUM];
-	uint64_t gpa = vc_guest_put(&self->g, "abcdefghijklmnop", VC_NUM);
+	__u64 gpa = vc_guest_put(&self->g, "abcdefghijklmnop", VC_NUM);
 	char got[VC_NUM];
 	unsigned int i;
 
@@ -155,7 +155,7 @@ TEST_F(hostile, chain_of_exactly_queue_size_accepted)
 TEST_F(hostile, next_index_out_of_range_refused)
 {
 	struct vc_vq *vq = &self->g.vq[Q];
-	uint64_t gpa = vc_guest_put(&self->g, "next", 4);
+	__u64 gpa = vc_guest_put(&self->g, "next", 4);
 
 	vq->desc[0] = (struct vring_desc){ .addr = gpa, .len = 4,
 		.flags = VRING_DESC_F_NEXT, .next = VC_NUM + 3 };
@@ -171,7 +171,7 @@ TEST_F(hostile, next_index_out_of_range_refused)
 TEST_F(hostile, indirect_descriptor_refused)
 {
 	struct vc_vq *vq = &self->g.vq[Q];
-	uint64_t table = vc_guest_alloc(&self->g, 16);
+	__u64 table = vc_guest_alloc(&self->g, 16);
 
 	vq->desc[0] = (struct vring_desc){ .addr = table, .len = 16,
 		.flags = VRING_DESC_F_INDIRECT };
@@ -235,7 +235,7 @@ TEST_F(hostile, misaligned_rings_refused)
 TEST_F(hostile, port1_chain_of_512k_taken_whole)
 {
 	struct vc_buf_spec bufs[VC_NUM];
-	uint64_t gpa = vc_guest_alloc(&self->g, 32 * 1024);
+	__u64 gpa = vc_guest_alloc(&self->g, 32 * 1024);
 	unsigned int i;
 
 	/* 16 descriptors of 32 KiB each: the most a 16-entry queue offers. */
@@ -259,7 +259,7 @@ TEST_F(hostile, rx_descriptor_outside_memory_is_torn_not_written)
 {
 	static const char msg[] = "never lost";
 	int w = vc_port_open(0, 0, O_WRONLY);
-	uint64_t gpa;
+	__u64 gpa;
 
 	ASSERT_LE(0, w);
 	vc_vq_add_buf(&self->g, KTSTR_VC_Q_PORT0_RX,

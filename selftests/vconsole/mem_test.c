@@ -275,7 +275,7 @@ TEST_F(mem, session_ioctl_from_another_process_eperm)
 
 	ASSERT_LE(0, pid);
 	if (!pid) {
-		uint32_t v;
+		__u32 v;
 
 		/* Same open file, other mm: guest memory is not ours. */
 		_exit(vc_read32(self->fd, 0, &v) == -EPERM &&

@@ -37,16 +37,16 @@ static size_t stream_tx(struct vc_guest *g, unsigned int q, size_t total,
 			int ms)
 {
 	struct vc_vq *vq = &g->vq[q];
-	uint64_t base = vc_guest_alloc(g, (size_t)vq->num * CHUNK);
+	__u64 base = vc_guest_alloc(g, (size_t)vq->num * CHUNK);
 	size_t sent = 0, done = 0;
-	uint16_t inflight_start = vc_used_idx(g, q);
+	__u16 inflight_start = vc_used_idx(g, q);
 
 	while (done < total) {
 		while (sent < total &&
-		       (uint16_t)(vq->avail_idx - vc_used_idx(g, q)) < vq->num - 1) {
-			uint16_t d = vq->next_desc;
+		       (__u16)(vq->avail_idx - vc_used_idx(g, q)) < vq->num - 1) {
+			__u16 d = vq->next_desc;
 			size_t n = total - sent < CHUNK ? total - sent : CHUNK;
-			uint64_t gpa = base + (uint64_t)d * CHUNK;
+			__u64 gpa = base + (__u64)d * CHUNK;
 
 			vc_fill_pattern(vc_gpa_to_hva(g, gpa), n, sent);
 			vc_vq_add_buf(g, q, gpa, n, false);
@@ -256,7 +256,7 @@ struct slow_reader {
 static void *slow_reader_fn(void *arg)
 {
 	struct slow_reader *r = arg;
-	uint8_t *buf = malloc(CHUNK);
+	__u8 *buf = malloc(CHUNK);
 
 	r->bad_at = SIZE_MAX;
 	usleep(r->pause_ms * 1000);
@@ -299,8 +299,8 @@ TEST_F(port, port1_reader_backpressure_loses_nothing)
 
 TEST_F(port, port1_tx_stalls_while_reader_buffer_full)
 {
-	uint64_t before;
-	uint16_t used;
+	__u64 before;
+	__u16 used;
 
 	self->port1 = open_reader(_metadata, 1);
 	start_all(_metadata, &self->g);
@@ -329,9 +329,9 @@ TEST_F(port, port1_tx_stalls_while_reader_buffer_full)
 TEST_F(port, port0_overflow_keeps_newest_and_counts_drops)
 {
 	const size_t total = TX_BUF + TX_BUF / 2;
-	uint64_t dropped_before, dropped_after;
+	__u64 dropped_before, dropped_after;
 	struct ktstr_vc_stats st;
-	uint8_t *got = malloc(TX_BUF);
+	__u8 *got = malloc(TX_BUF);
 	size_t n;
 
 	ASSERT_NE(NULL, got);
@@ -380,7 +380,7 @@ TEST_F(port, reset_drains_pending_tx_without_interrupt)
 TEST_F(port, reset_mid_stream_keeps_order)
 {
 	const size_t half = 256 * 1024;
-	uint8_t *got = malloc(2 * half);
+	__u8 *got = malloc(2 * half);
 
 	ASSERT_NE(NULL, got);
 	self->port1 = open_reader(_metadata, 1);
@@ -401,12 +401,17 @@ TEST_F(port, reset_mid_stream_keeps_order)
 	free(got);
 }
 
+struct kill_report {
+	size_t published;		/* bytes in the avail ring so far */
+	struct ktstr_vc_stats st;	/* the instance's last statistics */
+};
+
 /* The child plays a VMM that streams until it is killed. */
-static void vmm_streams_until_killed(volatile size_t *published)
+static void vmm_streams_until_killed(struct kill_report *rep)
 {
 	struct vc_guest g;
 	struct vc_vq *vq;
-	uint64_t base;
+	__u64 base;
 	size_t sent = 0;
 
 	if (vc_guest_init(&g, 0) ||
@@ -417,31 +422,34 @@ static void vmm_streams_until_killed(volatile size_t *published)
 	vq = &g.vq[KTSTR_VC_Q_PORT1_TX];
 	base = vc_guest_alloc(&g, (size_t)vq->num * 4096);
 	for (;;) {
-		while ((uint16_t)(vq->avail_idx - vc_used_idx(&g, vq->index)) <
+		while ((__u16)(vq->avail_idx - vc_used_idx(&g, vq->index)) <
 		       vq->num - 1) {
-			uint64_t gpa = base + (uint64_t)vq->next_desc * 4096;
+			__u64 gpa = base + (__u64)vq->next_desc * 4096;
 
 			vc_fill_pattern(vc_gpa_to_hva(&g, gpa), 4096, sent);
 			vc_vq_add_buf(&g, vq->index, gpa, 4096, false);
 			sent += 4096;
-			*published = sent;
+			__atomic_store_n(&rep->published, sent,
+					 __ATOMIC_RELEASE);
 		}
 		vc_kick(&g, vq->index);
+		vc_get_stats(g.fd, &rep->st);
 		usleep(100);
 	}
 }
 
 TEST_F(port, vmm_sigkill_mid_stream_delivers_all_then_eof)
 {
-	size_t *published = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	uint8_t *buf = malloc(CHUNK);
+	struct kill_report *rep = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+				       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	const struct ktstr_vc_queue_stats *q5;
+	__u8 *buf = malloc(CHUNK);
 	size_t got = 0, bad = SIZE_MAX;
 	pid_t child;
 	int status;
 
-	ASSERT_NE(MAP_FAILED, published);
-	*published = 0;
+	ASSERT_NE(MAP_FAILED, rep);
+	rep->published = 0;
 	vc_guest_fini(&self->g);	/* the child takes slot 0 */
 	self->port1 = vc_port_open(0, 1, O_RDONLY);
 	ASSERT_LE(0, self->port1);
@@ -450,7 +458,7 @@ TEST_F(port, vmm_sigkill_mid_stream_delivers_all_then_eof)
 	child = fork();
 	ASSERT_LE(0, child);
 	if (!child)
-		vmm_streams_until_killed(published);
+		vmm_streams_until_killed(rep);
 
 	/* Read a while, then kill the VMM mid-stream. */
 	while (got < 4 * TX_BUF) {
@@ -475,9 +483,16 @@ TEST_F(port, vmm_sigkill_mid_stream_delivers_all_then_eof)
 		got += n;
 	}
 	ASSERT_EQ(SIZE_MAX, bad) TH_LOG("stream corrupt at byte %zu", bad);
-	ASSERT_EQ(*published, got)
+	ASSERT_EQ(rep->published, got)
 		TH_LOG("published %zu bytes before the kill, read %zu",
-		       *published, got);
+		       rep->published, got);
+	q5 = &rep->st.queue[KTSTR_VC_Q_PORT1_TX];
+	ksft_print_msg("sigkill: published %zu, read %zu\n", rep->published,
+		       got);
+	ksft_print_msg("sigkill: q5 kicks %llu chains %llu bytes %llu irqs %llu\n",
+		       q5->kicks, q5->chains, q5->bytes, q5->interrupts);
+	ksft_print_msg("sigkill: all kicks %llu irqs %llu bad_ring %llu\n",
+		       rep->st.kicks, rep->st.interrupts, rep->st.bad_ring);
 	free(buf);
 }
 

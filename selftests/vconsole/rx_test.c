@@ -47,7 +47,7 @@ static void host_write(struct __test_metadata *_metadata, int fd,
 TEST_F(rx, port0_rx_host_bytes_reach_guest_buffer)
 {
 	static const char wake[] = { KTSTR_VC_WAKE_SHUTDOWN };
-	uint64_t gpa = vc_guest_alloc(&self->g, 64);
+	__u64 gpa = vc_guest_alloc(&self->g, 64);
 	struct vring_used_elem e;
 
 	ASSERT_EQ(0, vc_guest_start(&self->g, VC_ALL_QUEUES, VC_NUM,
@@ -60,14 +60,14 @@ TEST_F(rx, port0_rx_host_bytes_reach_guest_buffer)
 	e = vc_used_elem(&self->g, KTSTR_VC_Q_PORT0_RX, 0);
 	ASSERT_EQ(1, e.len);
 	ASSERT_EQ(KTSTR_VC_WAKE_SHUTDOWN,
-		  *(uint8_t *)vc_gpa_to_hva(&self->g, gpa));
+		  *(__u8 *)vc_gpa_to_hva(&self->g, gpa));
 	ASSERT_EQ(0, vc_wait_call(&self->g, VC_WAIT_MS));
 }
 
 TEST_F(rx, port0_rx_written_before_driver_ok_delivered_at_driver_ok)
 {
 	static const char early[] = "typed before boot";
-	uint64_t gpa = vc_guest_alloc(&self->g, 64);
+	__u64 gpa = vc_guest_alloc(&self->g, 64);
 
 	host_write(_metadata, self->port0, early, sizeof(early));
 	ASSERT_EQ(0, vc_guest_start(&self->g, VC_ALL_QUEUES, VC_NUM,
@@ -126,7 +126,7 @@ TEST_F(rx, drain_port1_pending_rx_defers_without_multiport)
 TEST_F(rx, drain_port1_pending_rx_defers_until_port_open)
 {
 	static const char reply[] = "deferred snapshot reply";
-	uint64_t gpa = vc_guest_alloc(&self->g, 64);
+	__u64 gpa = vc_guest_alloc(&self->g, 64);
 
 	ASSERT_EQ(0, vc_guest_start(&self->g, VC_ALL_QUEUES, VC_NUM,
 				    VC_DEVICE_FEATURES, true));
@@ -164,7 +164,7 @@ TEST_F(rx, drain_port1_pending_rx_defers_when_queue_not_ready)
 TEST_F(rx, drain_port1_pending_rx_single_descriptor_happy_path)
 {
 	static const char reply[] = "snapshot reply payload bytes";
-	uint64_t gpa = vc_guest_alloc(&self->g, 64);
+	__u64 gpa = vc_guest_alloc(&self->g, 64);
 
 	start_open(_metadata, &self->g);
 	vc_call_count(&self->g);
@@ -180,7 +180,7 @@ TEST_F(rx, drain_port1_pending_rx_single_descriptor_happy_path)
 }
 
 /* A chain whose second descriptor points past the end of guest RAM. */
-static uint16_t add_torn_chain(struct vc_guest *g, uint64_t *valid)
+static __u16 add_torn_chain(struct vc_guest *g, __u64 *valid)
 {
 	struct vc_buf_spec bufs[2] = {
 		{ .gpa = vc_guest_alloc(g, 32), .len = 32, .write = true },
@@ -192,7 +192,7 @@ static uint16_t add_torn_chain(struct vc_guest *g, uint64_t *valid)
 	return vc_vq_add(g, KTSTR_VC_Q_PORT1_RX, bufs, 2);
 }
 
-static void payload64(uint8_t *p)
+static void payload64(__u8 *p)
 {
 	for (int i = 0; i < 64; i++)
 		p[i] = i;
@@ -200,8 +200,8 @@ static void payload64(uint8_t *p)
 
 TEST_F(rx, drain_port1_pending_rx_torn_write_publishes_head_with_zero_len)
 {
-	uint8_t payload[64], got[64];
-	uint64_t valid, gpa2;
+	__u8 payload[64], got[64];
+	__u64 valid, gpa2;
 	struct ktstr_vc_stats st;
 
 	start_open(_metadata, &self->g);
@@ -232,8 +232,8 @@ TEST_F(rx, drain_port1_pending_rx_torn_write_publishes_head_with_zero_len)
 
 TEST_F(rx, drain_port1_pending_rx_torn_write_breaks_drain_loop)
 {
-	uint8_t payload[64];
-	uint64_t valid, gpa_b;
+	__u8 payload[64];
+	__u64 valid, gpa_b;
 
 	start_open(_metadata, &self->g);
 	vc_vq_publish(&self->g, KTSTR_VC_Q_PORT1_RX,
@@ -248,7 +248,7 @@ TEST_F(rx, drain_port1_pending_rx_torn_write_breaks_drain_loop)
 	ASSERT_EQ(1, vc_used_idx(&self->g, KTSTR_VC_Q_PORT1_RX))
 		TH_LOG("the torn chain must end the run before chain 1");
 	for (int i = 0; i < 32; i++)
-		ASSERT_EQ(0, ((uint8_t *)vc_gpa_to_hva(&self->g, gpa_b))[i]);
+		ASSERT_EQ(0, ((__u8 *)vc_gpa_to_hva(&self->g, gpa_b))[i]);
 
 	vc_kick(&self->g, KTSTR_VC_Q_PORT1_RX);
 	ASSERT_EQ(0, vc_wait_used(&self->g, KTSTR_VC_Q_PORT1_RX, 2, VC_WAIT_MS));
@@ -259,8 +259,8 @@ TEST_F(rx, drain_port1_pending_rx_torn_write_breaks_drain_loop)
 
 TEST_F(rx, drain_port1_pending_rx_torn_after_success_still_signals)
 {
-	uint8_t payload[64];
-	uint64_t gpa_a, valid, gpa_c;
+	__u8 payload[64];
+	__u64 gpa_a, valid, gpa_c;
 
 	start_open(_metadata, &self->g);
 	vc_call_count(&self->g);
@@ -290,8 +290,8 @@ TEST_F(rx, drain_port1_pending_rx_torn_after_success_still_signals)
 /* 100 one-byte chains: 64 per run, the rest in a run of its own. */
 TEST_F(rx, rx_chain_cap_requeues_without_kick)
 {
-	uint8_t bytes[100];
-	uint64_t base = vc_guest_alloc(&self->g, 100);
+	__u8 bytes[100];
+	__u64 base = vc_guest_alloc(&self->g, 100);
 	unsigned int i;
 
 	ASSERT_EQ(0, vc_guest_start(&self->g, VC_ALL_QUEUES, 128,

@@ -62,12 +62,12 @@ TEST_F(tx, port1_tx_single_descriptor_lands_in_port1)
 TEST_F(tx, port1_tx_multi_descriptor_chain_concatenates)
 {
 	struct vc_buf_spec bufs[4];
-	uint8_t got[4 * 4096];
+	__u8 got[4 * 4096];
 	unsigned int i;
 
 	start_all(_metadata, &self->g);
 	for (i = 0; i < 4; i++) {
-		uint64_t gpa = vc_guest_alloc(&self->g, 4096);
+		__u64 gpa = vc_guest_alloc(&self->g, 4096);
 
 		memset(vc_gpa_to_hva(&self->g, gpa), 0xA1 + i, 4096);
 		bufs[i] = (struct vc_buf_spec){ .gpa = gpa, .len = 4096 };
@@ -89,8 +89,8 @@ TEST_F(tx, port1_tx_oversize_descriptor_truncates_to_tx_desc_max)
 {
 	const size_t max = 32 * 1024;
 	struct ktstr_vc_stats st;
-	uint64_t gpa = vc_guest_alloc(&self->g, 2 * max);
-	uint8_t *got = malloc(2 * max);
+	__u64 gpa = vc_guest_alloc(&self->g, 2 * max);
+	__u8 *got = malloc(2 * max);
 
 	ASSERT_NE(NULL, got);
 	start_all(_metadata, &self->g);
@@ -200,14 +200,14 @@ TEST_F(tx, port0_tx_vs_port1_tx_routes_to_correct_port)
 TEST_F(tx, port1_tx_per_call_cap_partial_drain)
 {
 	const size_t max = 32 * 1024;
-	uint8_t *got = malloc(9 * max);
+	__u8 *got = malloc(9 * max);
 	struct ktstr_vc_stats st;
 	unsigned int i;
 
 	ASSERT_NE(NULL, got);
 	start_all(_metadata, &self->g);
 	for (i = 0; i < 9; i++) {
-		uint64_t gpa = vc_guest_alloc(&self->g, max);
+		__u64 gpa = vc_guest_alloc(&self->g, max);
 
 		memset(vc_gpa_to_hva(&self->g, gpa), i + 1, max);
 		vc_vq_add_buf(&self->g, KTSTR_VC_Q_PORT1_TX, gpa, max, false);
@@ -217,8 +217,8 @@ TEST_F(tx, port1_tx_per_call_cap_partial_drain)
 	ASSERT_EQ(0, vc_wait_used(&self->g, KTSTR_VC_Q_PORT1_TX, 9, VC_WAIT_MS))
 		TH_LOG("expected all 9 chains used after one kick, got %u",
 		       vc_used_idx(&self->g, KTSTR_VC_Q_PORT1_TX));
-	ASSERT_EQ(9 * max, vc_port_read_all(self->port1, got, 9 * max,
-					     VC_WAIT_MS));
+	ASSERT_EQ(9 * max,
+		  vc_port_read_all(self->port1, got, 9 * max, VC_WAIT_MS));
 	for (i = 0; i < 9 * max; i += max)
 		ASSERT_EQ(i / max + 1, got[i]) TH_LOG("chain order at %u", i);
 	ASSERT_EQ(0, vc_get_stats(self->g.fd, &st));

@@ -86,14 +86,14 @@ void vc_guest_fini(struct vc_guest *g)
 	g->fd = -1;
 }
 
-void *vc_gpa_to_hva(struct vc_guest *g, uint64_t gpa)
+void *vc_gpa_to_hva(struct vc_guest *g, __u64 gpa)
 {
 	return g->mem + (gpa - VC_GUEST_BASE);
 }
 
-uint64_t vc_guest_alloc(struct vc_guest *g, size_t len)
+__u64 vc_guest_alloc(struct vc_guest *g, size_t len)
 {
-	uint64_t gpa = VC_GUEST_BASE + g->brk;
+	__u64 gpa = VC_GUEST_BASE + g->brk;
 
 	g->brk = (g->brk + len + 15) & ~(size_t)15;
 	if (g->brk > g->size)
@@ -101,9 +101,9 @@ uint64_t vc_guest_alloc(struct vc_guest *g, size_t len)
 	return gpa;
 }
 
-uint64_t vc_guest_put(struct vc_guest *g, const void *data, size_t len)
+__u64 vc_guest_put(struct vc_guest *g, const void *data, size_t len)
 {
-	uint64_t gpa = vc_guest_alloc(g, len);
+	__u64 gpa = vc_guest_alloc(g, len);
 
 	memcpy(vc_gpa_to_hva(g, gpa), data, len);
 	return gpa;
@@ -112,7 +112,7 @@ uint64_t vc_guest_put(struct vc_guest *g, const void *data, size_t len)
 static void vc_vq_place(struct vc_guest *g, unsigned int q, unsigned int num)
 {
 	struct vc_vq *vq = &g->vq[q];
-	uint64_t base = VC_GUEST_BASE + q * VC_RING_AREA;
+	__u64 base = VC_GUEST_BASE + q * VC_RING_AREA;
 
 	vq->index = q;
 	vq->num = num;
@@ -129,7 +129,7 @@ static void vc_vq_place(struct vc_guest *g, unsigned int q, unsigned int num)
 }
 
 int vc_guest_start(struct vc_guest *g, unsigned int mask, unsigned int num,
-		   uint64_t features, bool driver_ok)
+		   __u64 features, bool driver_ok)
 {
 	unsigned int q;
 	int ret;
@@ -169,15 +169,15 @@ int vc_guest_use_kick_fds(struct vc_guest *g, unsigned int mask)
 }
 
 /* Write the descriptors of one chain; the avail ring is not touched. */
-uint16_t vc_vq_add(struct vc_guest *g, unsigned int q,
-		   const struct vc_buf_spec *bufs, unsigned int n)
+__u16 vc_vq_add(struct vc_guest *g, unsigned int q,
+		const struct vc_buf_spec *bufs, unsigned int n)
 {
 	struct vc_vq *vq = &g->vq[q];
-	uint16_t head = vq->next_desc % vq->num;
+	__u16 head = vq->next_desc % vq->num;
 	unsigned int i;
 
 	for (i = 0; i < n; i++) {
-		uint16_t d = (head + i) % vq->num;
+		__u16 d = (head + i) % vq->num;
 		struct vring_desc *desc = &vq->desc[d];
 
 		desc->addr = bufs[i].gpa;
@@ -193,7 +193,7 @@ uint16_t vc_vq_add(struct vc_guest *g, unsigned int q,
 	return head;
 }
 
-void vc_vq_publish(struct vc_guest *g, unsigned int q, uint16_t head)
+void vc_vq_publish(struct vc_guest *g, unsigned int q, __u16 head)
 {
 	struct vc_vq *vq = &g->vq[q];
 
@@ -204,11 +204,11 @@ void vc_vq_publish(struct vc_guest *g, unsigned int q, uint16_t head)
 	__atomic_store_n(&vq->avail->idx, vq->avail_idx, __ATOMIC_RELEASE);
 }
 
-uint16_t vc_vq_add_buf(struct vc_guest *g, unsigned int q, uint64_t gpa,
-		       uint32_t len, bool write)
+__u16 vc_vq_add_buf(struct vc_guest *g, unsigned int q, __u64 gpa,
+		    __u32 len, bool write)
 {
 	struct vc_buf_spec b = { .gpa = gpa, .len = len, .write = write };
-	uint16_t head = vc_vq_add(g, q, &b, 1);
+	__u16 head = vc_vq_add(g, q, &b, 1);
 
 	vc_vq_publish(g, q, head);
 	return head;
@@ -216,7 +216,7 @@ uint16_t vc_vq_add_buf(struct vc_guest *g, unsigned int q, uint64_t gpa,
 
 void vc_kick(struct vc_guest *g, unsigned int q)
 {
-	uint64_t one = 1;
+	__u64 one = 1;
 
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (g->vq[q].kick_fd >= 0) {
@@ -227,20 +227,20 @@ void vc_kick(struct vc_guest *g, unsigned int q)
 	vc_write32(g->fd, VIRTIO_MMIO_QUEUE_NOTIFY, q);
 }
 
-uint16_t vc_used_idx(struct vc_guest *g, unsigned int q)
+__u16 vc_used_idx(struct vc_guest *g, unsigned int q)
 {
 	return __atomic_load_n(&g->vq[q].used->idx, __ATOMIC_ACQUIRE);
 }
 
 struct vring_used_elem vc_used_elem(struct vc_guest *g, unsigned int q,
-				    uint16_t i)
+				    __u16 i)
 {
 	struct vc_vq *vq = &g->vq[q];
 
 	return vq->used->ring[i % vq->num];
 }
 
-static int64_t vc_now_ms(void)
+static __s64 vc_now_ms(void)
 {
 	struct timespec ts;
 
@@ -249,11 +249,11 @@ static int64_t vc_now_ms(void)
 }
 
 /* Wait until used->idx reaches idx: 0, or -ETIMEDOUT. */
-int vc_wait_used(struct vc_guest *g, unsigned int q, uint16_t idx, int ms)
+int vc_wait_used(struct vc_guest *g, unsigned int q, __u16 idx, int ms)
 {
-	int64_t end = vc_now_ms() + ms;
+	__s64 end = vc_now_ms() + ms;
 
-	while ((int16_t)(vc_used_idx(g, q) - idx) < 0) {
+	while ((__s16)(vc_used_idx(g, q) - idx) < 0) {
 		if (vc_now_ms() > end)
 			return -ETIMEDOUT;
 		usleep(200);
@@ -262,9 +262,9 @@ int vc_wait_used(struct vc_guest *g, unsigned int q, uint16_t idx, int ms)
 }
 
 /* Read and reset the call eventfd: how many calls since the last look. */
-uint64_t vc_call_count(struct vc_guest *g)
+__u64 vc_call_count(struct vc_guest *g)
 {
-	uint64_t n = 0;
+	__u64 n = 0;
 
 	if (read(g->call_fd, &n, sizeof(n)) != sizeof(n))
 		return 0;
@@ -292,7 +292,7 @@ void vc_settle(void)
 }
 
 /* Fill c_ivq with nbufs write-only buffers of len bytes. */
-void vc_ctrl_post_rx(struct vc_guest *g, unsigned int nbufs, uint32_t len)
+void vc_ctrl_post_rx(struct vc_guest *g, unsigned int nbufs, __u32 len)
 {
 	unsigned int i;
 
@@ -302,8 +302,8 @@ void vc_ctrl_post_rx(struct vc_guest *g, unsigned int nbufs, uint32_t len)
 	vc_kick(g, KTSTR_VC_Q_CTRL_RX);
 }
 
-void vc_ctrl_send(struct vc_guest *g, uint32_t id, uint16_t event,
-		  uint16_t value)
+void vc_ctrl_send(struct vc_guest *g, __u32 id, __u16 event,
+		  __u16 value)
 {
 	struct vc_ctrl msg = { .id = id, .event = event, .value = value };
 
@@ -321,7 +321,7 @@ int vc_ctrl_recv(struct vc_guest *g, struct vc_ctrl *msg, char *name,
 {
 	struct vc_vq *vq = &g->vq[KTSTR_VC_Q_CTRL_RX];
 	struct vring_used_elem e;
-	uint8_t *buf;
+	__u8 *buf;
 
 	if (vc_wait_used(g, KTSTR_VC_Q_CTRL_RX, vq->last_used + 1, ms))
 		return -ETIMEDOUT;

@@ -24,22 +24,22 @@
 struct vc_vq {
 	unsigned int index;
 	unsigned int num;
-	uint64_t desc_gpa;
-	uint64_t avail_gpa;
-	uint64_t used_gpa;
+	__u64 desc_gpa;
+	__u64 avail_gpa;
+	__u64 used_gpa;
 	struct vring_desc *desc;
 	struct vring_avail *avail;
 	struct vring_used *used;
-	uint16_t next_desc;		/* descriptors are handed out in turn */
-	uint16_t avail_idx;		/* shadow of avail->idx */
-	uint16_t last_used;		/* used entries the test has looked at */
+	__u16 next_desc;		/* descriptors are handed out in turn */
+	__u16 avail_idx;		/* shadow of avail->idx */
+	__u16 last_used;		/* used entries the test has looked at */
 	int kick_fd;			/* -1: kick through QUEUE_NOTIFY */
 };
 
 struct vc_guest {
 	int fd;
 	unsigned int slot;
-	uint8_t *mem;
+	__u8 *mem;
 	size_t size;
 	size_t brk;			/* next free byte for buffers */
 	int call_fd;
@@ -48,51 +48,51 @@ struct vc_guest {
 
 /* One descriptor to chain: a guest buffer and who writes it. */
 struct vc_buf_spec {
-	uint64_t gpa;
-	uint32_t len;
+	__u64 gpa;
+	__u32 len;
 	bool write;			/* device writes it (RX) */
 };
 
 int vc_guest_init(struct vc_guest *g, unsigned int slot);
 void vc_guest_fini(struct vc_guest *g);
-void *vc_gpa_to_hva(struct vc_guest *g, uint64_t gpa);
-uint64_t vc_guest_alloc(struct vc_guest *g, size_t len);
-uint64_t vc_guest_put(struct vc_guest *g, const void *data, size_t len);
+void *vc_gpa_to_hva(struct vc_guest *g, __u64 gpa);
+__u64 vc_guest_alloc(struct vc_guest *g, size_t len);
+__u64 vc_guest_put(struct vc_guest *g, const void *data, size_t len);
 
 /*
  * Negotiate features, configure the queues in mask with num entries each,
  * and set DRIVER_OK when driver_ok.
  */
 int vc_guest_start(struct vc_guest *g, unsigned int mask, unsigned int num,
-		   uint64_t features, bool driver_ok);
+		   __u64 features, bool driver_ok);
 #define VC_ALL_QUEUES		((1u << KTSTR_VC_NUM_QUEUES) - 1)
 #define VC_Q(q)			(1u << (q))
 int vc_guest_use_kick_fds(struct vc_guest *g, unsigned int mask);
 
-uint16_t vc_vq_add(struct vc_guest *g, unsigned int q,
-		   const struct vc_buf_spec *bufs, unsigned int n);
-uint16_t vc_vq_add_buf(struct vc_guest *g, unsigned int q, uint64_t gpa,
-		       uint32_t len, bool write);
-void vc_vq_publish(struct vc_guest *g, unsigned int q, uint16_t head);
+__u16 vc_vq_add(struct vc_guest *g, unsigned int q,
+		const struct vc_buf_spec *bufs, unsigned int n);
+__u16 vc_vq_add_buf(struct vc_guest *g, unsigned int q, __u64 gpa,
+		    __u32 len, bool write);
+void vc_vq_publish(struct vc_guest *g, unsigned int q, __u16 head);
 void vc_kick(struct vc_guest *g, unsigned int q);
-uint16_t vc_used_idx(struct vc_guest *g, unsigned int q);
+__u16 vc_used_idx(struct vc_guest *g, unsigned int q);
 struct vring_used_elem vc_used_elem(struct vc_guest *g, unsigned int q,
-				    uint16_t i);
-int vc_wait_used(struct vc_guest *g, unsigned int q, uint16_t idx, int ms);
-uint64_t vc_call_count(struct vc_guest *g);
+				    __u16 i);
+int vc_wait_used(struct vc_guest *g, unsigned int q, __u16 idx, int ms);
+__u64 vc_call_count(struct vc_guest *g);
 int vc_wait_call(struct vc_guest *g, int ms);
 void vc_settle(void);
 
 /* Control protocol as the Linux driver speaks it. */
 struct vc_ctrl {
-	uint32_t id;
-	uint16_t event;
-	uint16_t value;
-} __attribute__((packed));
+	__u32 id;
+	__u16 event;
+	__u16 value;
+};
 
-void vc_ctrl_post_rx(struct vc_guest *g, unsigned int nbufs, uint32_t len);
-void vc_ctrl_send(struct vc_guest *g, uint32_t id, uint16_t event,
-		  uint16_t value);
+void vc_ctrl_post_rx(struct vc_guest *g, unsigned int nbufs, __u32 len);
+void vc_ctrl_send(struct vc_guest *g, __u32 id, __u16 event,
+		  __u16 value);
 int vc_ctrl_recv(struct vc_guest *g, struct vc_ctrl *msg, char *name,
 		 size_t name_len, int ms);
 int vc_guest_handshake(struct vc_guest *g);

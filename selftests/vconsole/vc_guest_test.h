@@ -61,30 +61,30 @@ static inline int vc_port_pending(int fd)
 	return n;
 }
 
-static inline uint32_t vc_isr(int fd)
+static inline __u32 vc_isr(int fd)
 {
-	uint32_t v = 0;
+	__u32 v = 0;
 
 	vc_read32(fd, VIRTIO_MMIO_INTERRUPT_STATUS, &v);
 	return v;
 }
 
-static inline void vc_fill_pattern(uint8_t *p, size_t len, uint64_t start)
+static inline void vc_fill_pattern(__u8 *p, size_t len, __u64 start)
 {
 	size_t i;
 
 	for (i = 0; i < len; i++)
-		p[i] = (uint8_t)((start + i) * 7 % 251);
+		p[i] = (__u8)((start + i) * 7 % 251);
 }
 
 /* Index of the first byte that breaks the pattern, or len. */
-static inline size_t vc_check_pattern(const uint8_t *p, size_t len,
-				      uint64_t start)
+static inline size_t vc_check_pattern(const __u8 *p, size_t len,
+				      __u64 start)
 {
 	size_t i;
 
 	for (i = 0; i < len; i++)
-		if (p[i] != (uint8_t)((start + i) * 7 % 251))
+		if (p[i] != (__u8)((start + i) * 7 % 251))
 			return i;
 	return len;
 }
