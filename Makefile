@@ -20,6 +20,7 @@ module:
 
 selftests:
 	$(MAKE) -C $(TOP)/selftests/vconsole
+	$(MAKE) -C $(TOP)/selftests/tlv
 
 setup:
 	bash $(TOP)/selftests/vm/setup.sh

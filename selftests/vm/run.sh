@@ -1,0 +1,313 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs the ktstr_vconsole selftests inside QEMU, once per Debian host
+# kernel: the development machines' kernel cannot load modules, so each
+# kernel boots in a TCG VM from a busybox initramfs holding its kvm
+# modules, ktstr_vconsole.ko built against its headers, every test binary
+# and init.sh as /init.  `make check` calls it after `make selftests`:
+#
+#	bash selftests/vm/run.sh
+#
+# Environment:
+#	KERNELS="6.1 6.12"	kernel series to test, each the newest
+#				/usr/src/linux-headers-<series>.*-amd64
+#	VM_TIMEOUT=900		seconds a VM may run before it counts as hung
+#	TEST_TIMEOUT=300	seconds one test binary may run in the VM
+#	VM_SRC=<repo>		tree with Kbuild, vconsole/ and uapi/
+#	VM_TESTS="<repo>/build/selftests/vconsole <repo>/build/selftests/tlv"
+#				directories of test binaries
+#
+# Output: for each kernel its TAP lines (the binaries' kselftest TAP and
+# the runner's checks "ok - NAME" / "not ok - NAME"), its counts and how
+# long each stage took; the last line is "N passed, N failed" over all
+# kernels (", N skipped" appended when some were).  Exit status 0 iff
+# nothing failed.  Under build/<ver>/: kernel.log, module.log and
+# initramfs.log of each stage, console.log (the whole serial console) and
+# tap.log (what was printed here).
+
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP=$(cd "$HERE/../.." && pwd)
+BUILD=$TOP/build
+KERNELS=${KERNELS:-6.1 6.12}
+VM_TIMEOUT=${VM_TIMEOUT:-900}
+TEST_TIMEOUT=${TEST_TIMEOUT:-300}
+VM_SRC=${VM_SRC:-$TOP}
+VM_TESTS=${VM_TESTS:-$BUILD/selftests/vconsole $BUILD/selftests/tlv}
+# Both as in init.sh.
+TAG='tap| '
+END_MARKER='# ktstr-vm-test: end'
+# depmod and modprobe, when root's PATH lacks them.
+PATH=$PATH:/usr/sbin:/sbin
+
+total_pass=0
+total_fail=0
+total_skip=0
+# The kernel being tested and what is known about it so far.
+ver=
+kfail=0
+stage_ok=1
+timings=
+
+now_ms()
+{
+	local us=${EPOCHREALTIME//[!0-9]/}
+
+	echo $((us / 1000))
+}
+
+# elapsed T0: seconds since now_ms printed T0, to a tenth.
+elapsed()
+{
+	local ms=$(($(now_ms) - $1))
+
+	echo "$((ms / 1000)).$((ms % 1000 / 100)) s"
+}
+
+# fail MESSAGE: a runner check that failed.
+fail()
+{
+	echo "not ok - $*"
+	kfail=$((kfail + 1))
+}
+
+# The newest Debian headers of series $1, e.g. 6.1 -> 6.1.0-56-amd64,
+# 6.12 -> 6.12.117+deb12-amd64; not the -rt or -cloud flavours.
+headers_version()
+{
+	local re="^${1//./\\.}\\.[0-9][^-]*(-[0-9]+)?-amd64\$" d
+
+	for d in /usr/src/linux-headers-"$1".*-amd64; do
+		echo "${d#/usr/src/linux-headers-}"
+	done | { grep -E "$re" || true; } | sort -V | tail -n 1
+}
+
+# Unpacks linux-image-$ver into build/kernels/$ver once.  The .deb has no
+# modules.dep: depmod writes it last, so it marks a complete unpack.
+fetch_kernel()
+{
+	local dir=$BUILD/kernels/$ver
+
+	if [[ -f $dir/boot/vmlinuz-$ver && -f $dir/lib/modules/$ver/modules.dep ]]; then
+		echo "cached in $dir"
+		return
+	fi
+	rm -rf "$dir" "$dir.deb"
+	mkdir -p "$dir.deb"
+	(cd "$dir.deb" && apt-get download "linux-image-$ver")
+	dpkg -x "$dir.deb"/linux-image-*.deb "$dir"
+	rm -rf "$dir.deb"
+	depmod -b "$dir" "$ver"
+}
+
+# Builds ktstr_vconsole.ko in build/$ver/kmod from a copy of the sources
+# alone: objects a build against another kernel left next to them would
+# otherwise be linked in.
+build_module()
+{
+	local kmod=$BUILD/$ver/kmod
+
+	rm -rf "$kmod"
+	mkdir -p "$kmod"
+	(cd "$VM_SRC" && find Kbuild vconsole uapi -type f \
+		\( -name Kbuild -o -name Makefile -o -name '*.[chS]' \) \
+		-exec cp --parents -t "$kmod" {} +)
+	make -C "/usr/src/linux-headers-$ver" M="$kmod" -j"$(nproc)" modules
+	test -f "$kmod/vconsole/ktstr_vconsole.ko"
+}
+
+# unpack_module SRC DEST: busybox insmod wants a plain ELF file.
+unpack_module()
+{
+	case $1 in
+	*.ko.xz) xz -dc "$1" > "$2" ;;
+	*.ko.gz) gzip -dc "$1" > "$2" ;;
+	*.ko) cp "$1" "$2" ;;
+	*) echo "$1: unknown module format" >&2; return 1 ;;
+	esac
+}
+
+# add_modules DIR MODULE...: the modules and what they depend on, as
+# DIR/NN-name.ko numbered in load order; none twice.
+declare -A copied
+add_modules()
+{
+	local dir=$1 n deps m f name
+	shift
+
+	mkdir -p "$dir"
+	n=$(find "$dir" -name '*.ko' | wc -l)
+	for m in "$@"; do
+		deps=$(modprobe -C /dev/null -d "$BUILD/kernels/$ver" -S "$ver" \
+			--show-depends "$m")
+		while read -r f; do
+			[[ -z ${copied[$f]:-} ]] || continue
+			copied[$f]=1
+			n=$((n + 1))
+			name=${f##*/}
+			unpack_module "$f" "$(printf '%s/%02d-%s.ko' "$dir" $n "${name%%.ko*}")"
+		done < <(awk '$1 == "insmod" { print $2 }' <<< "$deps")
+	done
+}
+
+# Builds build/$ver/initramfs.cpio.gz from build/$ver/initramfs/.
+make_initramfs()
+{
+	local root=$BUILD/$ver/initramfs ko=$BUILD/$ver/kmod/vconsole/ktstr_vconsole.ko
+	local a deps=()
+
+	rm -rf "$root"
+	mkdir -p "$root"/{bin,dev,proc,sys,tmp,tests}
+	cp /bin/busybox "$root/bin/"
+	for a in $(/bin/busybox --list); do
+		[[ $a == busybox ]] || ln -s busybox "$root/bin/$a"
+	done
+	cp "$HERE/init.sh" "$root/init"
+	chmod 755 "$root/init"
+	add_modules "$root/modules/kvm" kvm_amd
+	IFS=, read -ra deps <<< "$(modinfo -F depends "$ko")"
+	add_modules "$root/modules/vconsole" "${deps[@]}"
+	cp "$ko" "$root/modules/vconsole/99-ktstr_vconsole.ko"
+	# None is a failed check already (main): the VM still checks loading.
+	# shellcheck disable=SC2086 # a list of directories
+	find $VM_TESTS -maxdepth 1 -type f -perm -u+x \
+		-exec cp -t "$root/tests" {} + 2>/dev/null || true
+	find "$root" ! -type l -printf '%P\n' | sort
+	(cd "$root" && find . | cpio -o -H newc -R 0:0 --quiet) |
+		gzip -1 > "$BUILD/$ver/initramfs.cpio.gz"
+}
+
+# stage NAME FUNC: runs one preparation step, its output in
+# build/$ver/NAME.log; a failure is a failed check and ends the kernel's
+# run (stage_ok=0).  FUNC runs as a background job so that its failure
+# ends FUNC, not the runner.  The steps rely on `set -e` to stop at their
+# first error, and bash ignores it in anything called from an if, && or
+# || (background jobs included): so stage must not be called from one.
+stage()
+{
+	local name=$1 log=$BUILD/$ver/$1.log t0 rc=0
+
+	t0=$(now_ms)
+	"$2" > "$log" 2>&1 &
+	wait $! || rc=$?
+	timings+="${timings:+, }$name $(elapsed "$t0")"
+	if ((rc)); then
+		fail "$name (exit status $rc)"
+		tail -n 20 "$log" | sed 's/^/# /'
+		stage_ok=0
+	fi
+}
+
+# Boots the VM, the console going to build/$ver/console.log and the
+# tagged lines to stdout and build/$ver/tap.log.  QEMU's exit status says
+# nothing about the tests (a panic with panic=-1 exits 0 too): only the
+# end marker says the guest got through.
+#
+# thread=single: multi-threaded TCG hung about one boot in five once KVM
+# was used (DESIGN.md).  panic=-1 ends a panicked VM at once; no
+# oops=panic, so that the tests after an oops still run and report (the
+# oops itself fails the kernel log check).  printk.devkmsg=on lifts the
+# /dev/kmsg rate limit init.sh's output would hit; log_buf_len keeps a
+# test binary's output from pushing a warning out before it is scanned.
+boot_vm()
+{
+	local dir=$BUILD/$ver t0 rc
+
+	t0=$(now_ms)
+	{
+		rc=0
+		timeout -k 10 "$VM_TIMEOUT" qemu-system-x86_64 \
+			-accel tcg,thread=single -cpu max -smp 2 -m 2G \
+			-nodefaults -serial stdio -display none -no-reboot \
+			-kernel "$BUILD/kernels/$ver/boot/vmlinuz-$ver" \
+			-initrd "$dir/initramfs.cpio.gz" \
+			-append "console=ttyS0 panic=-1 printk.devkmsg=on log_buf_len=16M test_timeout=$TEST_TIMEOUT" \
+			< /dev/null 2>&1 || rc=$?
+		echo $rc > "$dir/vm.status"
+	} | sed -u 's/\r$//' | tee "$dir/console.log" |
+		sed -u -n "s/^\(\[[^]]*\] \)\?$TAG//p" | tee "$dir/tap.log"
+	timings+="${timings:+, }vm $(elapsed "$t0")"
+	grep -qxF "$END_MARKER" "$dir/tap.log" && return
+	rc=$(cat "$dir/vm.status")
+	if ((rc == 124 || rc == 137)); then
+		fail "VM finished (timed out after $VM_TIMEOUT s)"
+	else
+		fail "VM finished (stopped early: panic or /init died)"
+	fi
+	# What the kernel said last (the tagged lines are above already).
+	grep -vF "$TAG" "$dir/console.log" | tail -n 40 | sed 's/^/# console: /'
+}
+
+# tally TAPFILE: adds this kernel's counts to the totals and prints them.
+tally()
+{
+	local pass fail skip
+
+	read -r pass fail skip < <(awk '
+		/^not ok / { f++; next }
+		/^ok / { if (/# *[Ss][Kk][Ii][Pp]/) s++; else p++ }
+		END { print p + 0, f + 0, s + 0 }' "$1")
+	fail=$((fail + kfail))
+	echo "# $ver: $pass passed, $fail failed, $skip skipped${timings:+ ($timings)}"
+	total_pass=$((total_pass + pass))
+	total_fail=$((total_fail + fail))
+	total_skip=$((total_skip + skip))
+}
+
+# run_kernel SERIES
+run_kernel()
+{
+	local warnings
+
+	ver=$(headers_version "$1")
+	kfail=0
+	stage_ok=1
+	timings=
+	if [[ -z $ver ]]; then
+		ver=$1
+		echo "# Linux $1"
+		fail "no /usr/src/linux-headers-$1.*-amd64 (make setup)"
+		tally /dev/null
+		return
+	fi
+	echo "# Linux $ver"
+	mkdir -p "$BUILD/$ver"
+	: > "$BUILD/$ver/tap.log"
+	# Plain ifs: see stage().
+	stage kernel fetch_kernel
+	if ((stage_ok)); then
+		stage module build_module
+		warnings=$(grep -c 'warning:' "$BUILD/$ver/module.log" || true)
+		((warnings == 0)) ||
+			echo "# $warnings compiler warnings in build/$ver/module.log"
+	fi
+	if ((stage_ok)); then
+		stage initramfs make_initramfs
+	fi
+	if ((stage_ok)); then
+		boot_vm
+	fi
+	tally "$BUILD/$ver/tap.log"
+}
+
+main()
+{
+	local series summary
+
+	# shellcheck disable=SC2086 # a list of directories
+	if [[ -z $(find $VM_TESTS -maxdepth 1 -type f -perm -u+x 2>/dev/null) ]]; then
+		echo "not ok - test binaries in $VM_TESTS (make selftests)"
+		total_fail=1
+	fi
+	for series in $KERNELS; do
+		run_kernel "$series"
+	done
+	summary="$total_pass passed, $total_fail failed"
+	((total_skip == 0)) || summary+=", $total_skip skipped"
+	echo "$summary"
+	((total_fail == 0))
+}
+
+main
