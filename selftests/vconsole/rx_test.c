@@ -143,6 +143,32 @@ TEST_F(rx, drain_port1_pending_rx_defers_until_port_open)
 	ASSERT_EQ(0, memcmp(reply, vc_gpa_to_hva(&self->g, gpa), sizeof(reply)));
 }
 
+TEST_F(rx, drain_port0_pending_rx_defers_without_mem)
+{
+	static const char early[] = "no guest memory yet";
+	struct ktstr_vc_stats st;
+	int fd = open_attached(1);
+
+	/* Slot 1, no memory table: the rings cannot be reached. */
+	ASSERT_EQ(0, vc_negotiate(fd, VC_DEVICE_FEATURES));
+	ASSERT_EQ(0, vc_setup_queue(fd, KTSTR_VC_Q_PORT0_RX, VC_NUM,
+				    VC_GUEST_BASE, VC_GUEST_BASE + 0x1000,
+				    VC_GUEST_BASE + 0x2000));
+	ASSERT_EQ(0, vc_walk_status(fd, VC_S_OK));
+	close(self->port0);
+	self->port0 = vc_port_open(1, 0, O_WRONLY | O_NONBLOCK);
+	ASSERT_LE(0, self->port0);
+	host_write(_metadata, self->port0, early, sizeof(early));
+	ASSERT_EQ(0, vc_write32(fd, VIRTIO_MMIO_QUEUE_NOTIFY,
+				KTSTR_VC_Q_PORT0_RX));
+	vc_settle();
+	ASSERT_EQ(0, vc_get_stats(fd, &st));
+	ASSERT_EQ(0, st.queue[KTSTR_VC_Q_PORT0_RX].chains);
+	ASSERT_LE(1, st.bad_ring) TH_LOG("unreachable rings are counted");
+	ASSERT_EQ(0, vc_isr(fd));
+	close(fd);
+}
+
 TEST_F(rx, drain_port1_pending_rx_defers_when_queue_not_ready)
 {
 	static const char reply[] = "reply before queue ready";
