@@ -3,6 +3,7 @@
 # make            the module (against KDIR) and the userspace programs
 # make setup      install what the tests need (Debian 12, as root)
 # make check      run every test in QEMU on the 6.1 and 6.12 host kernels
+# make demo       boot a guest on the module in QEMU, show console and TLV
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 
@@ -11,12 +12,20 @@ TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 	$(lastword $(sort $(wildcard /usr/src/linux-headers-*-amd64))))
 
-.PHONY: all module selftests setup check checkpatch clean
+.PHONY: all module userspace guest selftests setup check demo \
+	checkpatch clean
 
-all: module
+all: module userspace
 
 module:
 	$(MAKE) -C $(KDIR) M=$(TOP) modules
+
+userspace:
+	$(MAKE) -C $(TOP)/userspace-vmm
+
+# The guest kernel of the VM test, from linux-source-6.12 (cached).
+guest:
+	bash $(TOP)/userspace-vmm/guest/build-kernel.sh $(TOP)/build/guest
 
 selftests:
 	$(MAKE) -C $(TOP)/selftests/vconsole
@@ -25,8 +34,12 @@ selftests:
 setup:
 	bash $(TOP)/selftests/vm/setup.sh
 
-check: selftests
+check: selftests userspace guest
 	bash $(TOP)/selftests/vm/run.sh
+
+# The main job: boot a guest on the module, show its console and its TLV.
+demo: userspace guest
+	bash $(TOP)/userspace-vmm/guest/demo.sh
 
 checkpatch:
 	perl $(TOP)/build/linux-src/scripts/checkpatch.pl --strict --no-tree \

@@ -17,12 +17,18 @@
 #	VM_SRC=<repo>		tree with Kbuild, vconsole/ and uapi/
 #	VM_TESTS="<repo>/build/selftests/vconsole <repo>/build/selftests/tlv"
 #				directories of test binaries
+#	VMM_TEST=1		also run the VM test (0: the kselftests only)
+#	VM_OUT=<repo>/build	where the per-kernel directories go (the
+#				unpacked kernels stay in <repo>/build/kernels)
+#	VM_APPEND=		more kernel command line; key=value words that
+#				are not the kernel's reach the binaries as
+#				environment variables
 #
 # Output: for each kernel its TAP lines (the binaries' kselftest TAP and
 # the runner's checks "ok - NAME" / "not ok - NAME"), its counts and how
 # long each stage took; the last line is "N passed, N failed" over all
 # kernels (", N skipped" appended when some were).  Exit status 0 iff
-# nothing failed.  Under build/<ver>/: kernel.log, module.log and
+# nothing failed.  Under $VM_OUT/<ver>/: kernel.log, module.log and
 # initramfs.log of each stage, console.log (the whole serial console) and
 # tap.log (what was printed here).
 
@@ -36,6 +42,9 @@ VM_TIMEOUT=${VM_TIMEOUT:-900}
 TEST_TIMEOUT=${TEST_TIMEOUT:-300}
 VM_SRC=${VM_SRC:-$TOP}
 VM_TESTS=${VM_TESTS:-$BUILD/selftests/vconsole $BUILD/selftests/tlv}
+VM_OUT=${VM_OUT:-$BUILD}
+VMM_TEST=${VMM_TEST:-1}
+VM_APPEND=${VM_APPEND:-}
 # Both as in init.sh.
 TAG='tap| '
 END_MARKER='# ktstr-vm-test: end'
@@ -85,12 +94,15 @@ headers_version()
 }
 
 # Unpacks linux-image-$ver into build/kernels/$ver once.  The .deb has no
-# modules.dep: depmod writes it last, so it marks a complete unpack.
+# modules.dep: depmod writes it last, so it marks a complete unpack.  A
+# tree that lost its modules since (copies of build/ that leave *.ko
+# behind) is unpacked again.
 fetch_kernel()
 {
 	local dir=$BUILD/kernels/$ver
 
-	if [[ -f $dir/boot/vmlinuz-$ver && -f $dir/lib/modules/$ver/modules.dep ]]; then
+	if [[ -f $dir/boot/vmlinuz-$ver && -f $dir/lib/modules/$ver/modules.dep ]] &&
+	   compgen -G "$dir/lib/modules/$ver/kernel/arch/x86/kvm/kvm-amd.ko*" > /dev/null; then
 		echo "cached in $dir"
 		return
 	fi
@@ -107,7 +119,7 @@ fetch_kernel()
 # otherwise be linked in.
 build_module()
 {
-	local kmod=$BUILD/$ver/kmod
+	local kmod=$VM_OUT/$ver/kmod
 
 	rm -rf "$kmod"
 	mkdir -p "$kmod"
@@ -155,7 +167,7 @@ add_modules()
 # Builds build/$ver/initramfs.cpio.gz from build/$ver/initramfs/.
 make_initramfs()
 {
-	local root=$BUILD/$ver/initramfs ko=$BUILD/$ver/kmod/vconsole/ktstr_vconsole.ko
+	local root=$VM_OUT/$ver/initramfs ko=$VM_OUT/$ver/kmod/vconsole/ktstr_vconsole.ko
 	local a deps=()
 
 	rm -rf "$root"
@@ -176,7 +188,7 @@ make_initramfs()
 		-exec cp -t "$root/tests" {} + 2>/dev/null || true
 	find "$root" ! -type l -printf '%P\n' | sort
 	(cd "$root" && find . | cpio -o -H newc -R 0:0 --quiet) |
-		gzip -1 > "$BUILD/$ver/initramfs.cpio.gz"
+		gzip -1 > "$VM_OUT/$ver/initramfs.cpio.gz"
 }
 
 # stage NAME FUNC: runs one preparation step, its output in
@@ -187,7 +199,7 @@ make_initramfs()
 # || (background jobs included): so stage must not be called from one.
 stage()
 {
-	local name=$1 log=$BUILD/$ver/$1.log t0 rc=0
+	local name=$1 log=$VM_OUT/$ver/$1.log t0 rc=0
 
 	t0=$(now_ms)
 	"$2" > "$log" 2>&1 &
@@ -213,7 +225,7 @@ stage()
 # test binary's output from pushing a warning out before it is scanned.
 boot_vm()
 {
-	local dir=$BUILD/$ver t0 rc
+	local dir=$VM_OUT/$ver t0 rc
 
 	t0=$(now_ms)
 	{
@@ -223,7 +235,7 @@ boot_vm()
 			-nodefaults -serial stdio -display none -no-reboot \
 			-kernel "$BUILD/kernels/$ver/boot/vmlinuz-$ver" \
 			-initrd "$dir/initramfs.cpio.gz" \
-			-append "console=ttyS0 panic=-1 printk.devkmsg=on log_buf_len=16M test_timeout=$TEST_TIMEOUT" \
+			-append "console=ttyS0 panic=-1 printk.devkmsg=on log_buf_len=16M test_timeout=$TEST_TIMEOUT${VM_APPEND:+ $VM_APPEND}" \
 			< /dev/null 2>&1 || rc=$?
 		echo $rc > "$dir/vm.status"
 	} | sed -u 's/\r$//' | tee "$dir/console.log" |
@@ -238,6 +250,27 @@ boot_vm()
 	fi
 	# What the kernel said last (the tagged lines are above already).
 	grep -vF "$TAG" "$dir/console.log" | tail -n 40 | sed 's/^/# console: /'
+}
+
+# The VM test: a second first-level VM, with one vCPU because it runs a
+# second-level Linux (DESIGN.md), in which ktstr-vmm boots the guest
+# kernel on the module (userspace-vmm/guest/run-l1.sh).  Its checks join
+# this kernel's, named "vmm: ..."; its comments show the guest console and
+# the decoded frames.
+vmm_test()
+{
+	local dir=$VM_OUT/$ver t0
+
+	t0=$(now_ms)
+	L1_VER=$ver L1_KDIR=$BUILD/kernels/$ver \
+		L1_KO=$dir/kmod/vconsole/ktstr_vconsole.ko OUT=$dir/vmm \
+		bash "$TOP/userspace-vmm/guest/run-l1.sh" > "$dir/vmm.log" 2>&1 || true
+	grep -E '^((not )?ok - |# )' "$dir/vmm.log" |
+		sed -E 's/^((not )?ok) - /\1 - vmm: /' | tee -a "$dir/tap.log"
+	timings+="${timings:+, }vmm-test $(elapsed "$t0")"
+	grep -qE '^[0-9]+ passed, [0-9]+ failed$' "$dir/vmm.log" && return
+	fail "vmm: the VM test ran to its end"
+	tail -n 20 "$dir/vmm.log" | sed 's/^/# /'
 }
 
 # tally TAPFILE: adds this kernel's counts to the totals and prints them.
@@ -273,15 +306,15 @@ run_kernel()
 		return
 	fi
 	echo "# Linux $ver"
-	mkdir -p "$BUILD/$ver"
-	: > "$BUILD/$ver/tap.log"
+	mkdir -p "$VM_OUT/$ver"
+	: > "$VM_OUT/$ver/tap.log"
 	# Plain ifs: see stage().
 	stage kernel fetch_kernel
 	if ((stage_ok)); then
 		stage module build_module
-		warnings=$(grep -c 'warning:' "$BUILD/$ver/module.log" || true)
+		warnings=$(grep -c 'warning:' "$VM_OUT/$ver/module.log" || true)
 		((warnings == 0)) ||
-			echo "# $warnings compiler warnings in build/$ver/module.log"
+			echo "# $warnings compiler warnings in ${VM_OUT#"$TOP"/}/$ver/module.log"
 	fi
 	if ((stage_ok)); then
 		stage initramfs make_initramfs
@@ -289,7 +322,10 @@ run_kernel()
 	if ((stage_ok)); then
 		boot_vm
 	fi
-	tally "$BUILD/$ver/tap.log"
+	if ((stage_ok && VMM_TEST)); then
+		vmm_test
+	fi
+	tally "$VM_OUT/$ver/tap.log"
 }
 
 main()

@@ -1,0 +1,653 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /init of the ktstr-vmm guest initramfs: exercises both ports of the
+ * ktstr_vconsole device through the guest's own virtio_console driver.
+ *
+ * Console text goes to /dev/hvc0 (port 0), lines starting "ktstr guest: ";
+ * TLV frames (16-byte little-endian header: type, length, CRC-32 of the
+ * payload, 0) go to /dev/vport0p1 (port 1, "ktstr-bulk").  The mode comes
+ * from the kernel command line (/proc/cmdline):
+ *
+ * ktstr.mode=check (default)
+ *	SRDY; LIFE 1 "init"; the port names in /sys/class/virtio-ports must
+ *	be ktstr-console and ktstr-bulk (console text and a SOUT frame);
+ *	SNRQ {id 1, kind 1, "ktstr-guest-init"}, then the SNRP reply the
+ *	host writes to its /dev/ktstr-port1 is awaited on /dev/vport0p1
+ *	(ktstr.reply_timeout seconds, default 30) and must carry id 1;
+ *	EXIT 0 if every check passed, else 1.
+ * ktstr.mode=flood
+ *	SRDY; LIFE 1 "flood"; one thread per online CPU, pinned to it, writes
+ *	its share of ktstr.flood_mib MiB (default 8) as PRAW frames of up to
+ *	ktstr.frame_size payload bytes (default 4096, at most 32752 so that
+ *	a frame is one write() and so one buffer): u32 cpu, u32 sequence
+ *	number, then bytes (cpu * 31 + seq + i) & 0xff for i from 8; a SOUT
+ *	with the totals; EXIT 0.
+ * ktstr.mode=reboot
+ *	SRDY; LIFE 1 "reboot"; EXIT 0; reboot(RB_AUTOBOOT) at once: the frames
+ *	are still in the TX ring, or are drained by the device reset, when
+ *	the VMM ends the session.
+ *
+ * After EXIT (check and flood), LIFE 2 "waiting for wake byte" and the
+ * wake byte 0xd3 is awaited on /dev/hvc0 (ktstr.wake_timeout seconds,
+ * default 120; 0xd1 and 0xbf are reported and ignored); then LIFE 3
+ * "power off" and reboot(RB_POWER_OFF), which without ACPI halts every
+ * CPU: ktstr-vmm takes that as the power off.
+ *
+ * The ports appear some time after the virtio device is probed: with a
+ * device, /init first waits (ktstr.port_timeout seconds, default 30) for
+ * /dev/hvc0, /dev/vport0p1 and both port names.  Without the device (no
+ * virtio device, or still no /dev/hvc0) the text goes to /dev/console and
+ * the guest powers off at once: enough to bring up a VMM.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/sysinfo.h>
+#include <linux/types.h>
+
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+
+#define TLV_TYPE(a, b, c, d)	\
+	(((__u32)(a) << 24) | ((__u32)(b) << 16) | \
+	 ((__u32)(c) << 8) | (__u32)(d))
+#define TLV_EXIT		TLV_TYPE('E', 'X', 'I', 'T')
+#define TLV_LIFE		TLV_TYPE('L', 'I', 'F', 'E')
+#define TLV_SOUT		TLV_TYPE('S', 'O', 'U', 'T')
+#define TLV_SRDY		TLV_TYPE('S', 'R', 'D', 'Y')
+#define TLV_PRAW		TLV_TYPE('P', 'R', 'A', 'W')
+#define TLV_SNRQ		TLV_TYPE('S', 'N', 'R', 'Q')
+#define TLV_SNRP		TLV_TYPE('S', 'N', 'R', 'P')
+#define TLV_HDR_LEN		16
+#define TLV_SNR_NAME_LEN	64
+#define TLV_SNR_LEN		(8 + TLV_SNR_NAME_LEN)
+
+/* A port write() is one buffer of at most 32 KiB: one frame, whole. */
+#define FRAME_MAX		(32 * 1024)
+
+#define LIFE_INIT		1
+#define LIFE_WAIT_WAKE		2
+#define LIFE_POWER_OFF		3
+
+#define WAKE_DUMP		0xd1
+#define WAKE_SHUTDOWN		0xd3
+#define WAKE_BPF_WRITE_DONE	0xbf
+
+#define SNRQ_ID			1
+#define SNRQ_KIND		1
+#define SNRQ_NAME		"ktstr-guest-init"
+
+static int console_fd = -1;	/* /dev/hvc0, else /dev/console */
+static int bulk_fd = -1;	/* /dev/vport0p1 */
+static bool have_hvc;
+
+static struct {
+	char mode[16];
+	unsigned long flood_mib;
+	unsigned long frame_size;
+	unsigned long port_timeout;
+	unsigned long reply_timeout;
+	unsigned long wake_timeout;
+} opt = {
+	.mode = "check",
+	.flood_mib = 8,
+	.frame_size = 4096,
+	.port_timeout = 30,
+	.reply_timeout = 30,
+	.wake_timeout = 120,
+};
+
+static __u32 crc_table[256];
+
+static void crc32_init(void)
+{
+	__u32 c, i, k;
+
+	for (i = 0; i < 256; i++) {
+		c = i;
+		for (k = 0; k < 8; k++)
+			c = c & 1 ? 0xedb88320 ^ (c >> 1) : c >> 1;
+		crc_table[i] = c;
+	}
+}
+
+static __u32 crc32(const void *buf, size_t len)
+{
+	const __u8 *p = buf;
+	__u32 c = 0xffffffff;
+
+	while (len--)
+		c = crc_table[(c ^ *p++) & 0xff] ^ (c >> 8);
+	return c ^ 0xffffffff;
+}
+
+static void put_le32(__u8 *p, __u32 v)
+{
+	p[0] = v;
+	p[1] = v >> 8;
+	p[2] = v >> 16;
+	p[3] = v >> 24;
+}
+
+static __u32 get_le32(const __u8 *p)
+{
+	return p[0] | (__u32)p[1] << 8 | (__u32)p[2] << 16 |
+	       (__u32)p[3] << 24;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const __u8 *p = buf;
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static void say(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int n;
+
+	n = snprintf(line, sizeof(line), "ktstr guest: ");
+	va_start(ap, fmt);
+	n += vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	if (console_fd >= 0)
+		write_all(console_fd, line, n);
+}
+
+/* One frame in one write() (frames are at most FRAME_MAX bytes). */
+static int send_frame(__u32 type, const void *payload, size_t len)
+{
+	static __thread __u8 buf[FRAME_MAX];
+	int ret;
+
+	if (bulk_fd < 0 || len > sizeof(buf) - TLV_HDR_LEN)
+		return -1;
+	put_le32(buf, type);
+	put_le32(buf + 4, len);
+	put_le32(buf + 8, crc32(payload, len));
+	put_le32(buf + 12, 0);
+	memcpy(buf + TLV_HDR_LEN, payload, len);
+	ret = write_all(bulk_fd, buf, TLV_HDR_LEN + len);
+	if (ret)
+		say("writing a frame to /dev/vport0p1: %s", strerror(errno));
+	return ret;
+}
+
+static void send_life(__u8 phase, const char *reason)
+{
+	__u8 buf[128];
+	size_t len = strlen(reason);
+
+	if (len > sizeof(buf) - 1)
+		len = sizeof(buf) - 1;
+	buf[0] = phase;
+	memcpy(buf + 1, reason, len);
+	send_frame(TLV_LIFE, buf, len + 1);
+}
+
+static void send_text(const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (n >= (int)sizeof(text))
+		n = sizeof(text) - 1;
+	send_frame(TLV_SOUT, text, n);
+}
+
+static void send_exit(__s32 code)
+{
+	__u8 buf[4];
+
+	put_le32(buf, code);
+	send_frame(TLV_EXIT, buf, sizeof(buf));
+}
+
+static void mount_fs(const char *type, const char *dir)
+{
+	mkdir(dir, 0755);
+	if (mount(type, dir, type, 0, NULL) && errno != EBUSY)
+		say("mount %s on %s: %s", type, dir, strerror(errno));
+}
+
+static void parse_cmdline(void)
+{
+	char buf[4096], *tok, *save, *val;
+	ssize_t n;
+	int fd;
+
+	fd = open("/proc/cmdline", O_RDONLY);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = 0;
+	for (tok = strtok_r(buf, "\n\t ", &save); tok;
+	     tok = strtok_r(NULL, "\n\t ", &save)) {
+		if (strncmp(tok, "ktstr.", 6))
+			continue;
+		val = strchr(tok, '=');
+		if (!val)
+			continue;
+		*val++ = 0;
+		if (!strcmp(tok, "ktstr.mode"))
+			snprintf(opt.mode, sizeof(opt.mode), "%s", val);
+		else if (!strcmp(tok, "ktstr.flood_mib"))
+			opt.flood_mib = strtoul(val, NULL, 0);
+		else if (!strcmp(tok, "ktstr.frame_size"))
+			opt.frame_size = strtoul(val, NULL, 0);
+		else if (!strcmp(tok, "ktstr.port_timeout"))
+			opt.port_timeout = strtoul(val, NULL, 0);
+		else if (!strcmp(tok, "ktstr.reply_timeout"))
+			opt.reply_timeout = strtoul(val, NULL, 0);
+		else if (!strcmp(tok, "ktstr.wake_timeout"))
+			opt.wake_timeout = strtoul(val, NULL, 0);
+	}
+	if (opt.frame_size < 8 || opt.frame_size > FRAME_MAX - TLV_HDR_LEN)
+		opt.frame_size = 4096;
+}
+
+/* Raw mode: bytes as they come, no echo back to the host, no CR added. */
+static void open_console(void)
+{
+	struct termios tio;
+
+	console_fd = open("/dev/hvc0", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (console_fd >= 0) {
+		have_hvc = true;
+		if (!tcgetattr(console_fd, &tio)) {
+			cfmakeraw(&tio);
+			tcsetattr(console_fd, TCSANOW, &tio);
+		}
+		return;
+	}
+	console_fd = open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+	say("no /dev/hvc0 (%s): no virtio console", strerror(errno));
+}
+
+/* "vport0p0=ktstr-console vport0p1=ktstr-bulk"; true if both are there. */
+static bool check_port_names(char *desc, size_t size)
+{
+	bool console = false, bulk = false;
+	char name[64], *dev;
+	size_t used = 0;
+	glob_t g;
+	size_t i;
+	ssize_t n;
+	int fd;
+
+	desc[0] = 0;
+	if (glob("/sys/class/virtio-ports/*/name", 0, NULL, &g))
+		return false;
+	for (i = 0; i < g.gl_pathc; i++) {
+		fd = open(g.gl_pathv[i], O_RDONLY);
+		if (fd < 0)
+			continue;
+		n = read(fd, name, sizeof(name) - 1);
+		close(fd);
+		if (n < 0)
+			continue;
+		while (n > 0 && isspace((unsigned char)name[n - 1]))
+			n--;
+		name[n] = 0;
+		console |= !strcmp(name, "ktstr-console");
+		bulk |= !strcmp(name, "ktstr-bulk");
+		/* /sys/class/virtio-ports/<dev>/name */
+		dev = g.gl_pathv[i] + strlen("/sys/class/virtio-ports/");
+		*strchr(dev, '/') = 0;
+		used += snprintf(desc + used, size > used ? size - used : 0,
+				 "%s%s=%s", used ? " " : "", dev, name);
+	}
+	globfree(&g);
+	return console && bulk;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The device's ports come up after /init may have started: the guest
+ * driver creates them from the control messages the device sends once
+ * probed, in a work item.  When there is a virtio device, waits (at most
+ * ktstr.port_timeout seconds) for /dev/hvc0, /dev/vport0p1 and both port
+ * names; returns the milliseconds waited, or -1 without a device.
+ */
+static long long wait_for_ports(void)
+{
+	long long t0 = now_ms(), deadline = t0 + opt.port_timeout * 1000;
+	char desc[256];
+	glob_t g;
+
+	if (glob("/sys/bus/virtio/devices/*", 0, NULL, &g))
+		return -1;
+	globfree(&g);
+	while (now_ms() < deadline) {
+		if (!access("/dev/hvc0", F_OK) &&
+		    !access("/dev/vport0p1", F_OK) &&
+		    check_port_names(desc, sizeof(desc)))
+			break;
+		usleep(10 * 1000);
+	}
+	return now_ms() - t0;
+}
+
+/*
+ * Reads /dev/vport0p1 until a whole SNRP frame is in, for at most
+ * timeout_s seconds; 0 and the frame's id and status, or -1.
+ */
+static int wait_reply(unsigned long timeout_s, __u32 *id, __u32 *status,
+		      char *name)
+{
+	long long deadline = now_ms() + timeout_s * 1000;
+	__u8 buf[TLV_HDR_LEN + TLV_SNR_LEN];
+	struct pollfd pfd = { .fd = bulk_fd, .events = POLLIN };
+	size_t have = 0;
+	ssize_t n;
+	int left;
+
+	while (have < sizeof(buf)) {
+		left = deadline - now_ms();
+		if (left <= 0) {
+			say("no SNRP reply within %lu s (%zu bytes came)",
+			    timeout_s, have);
+			return -1;
+		}
+		if (poll(&pfd, 1, left) <= 0)
+			continue;
+		n = read(bulk_fd, buf + have, sizeof(buf) - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			say("reading /dev/vport0p1: %s",
+			    n ? strerror(errno) : "end of file");
+			return -1;
+		}
+		have += n;
+	}
+	if (get_le32(buf) != TLV_SNRP || get_le32(buf + 4) != TLV_SNR_LEN ||
+	    get_le32(buf + 12) != 0) {
+		say("reply header: type %#x length %u pad %u, expected SNRP %u 0",
+		    get_le32(buf), get_le32(buf + 4), get_le32(buf + 12),
+		    TLV_SNR_LEN);
+		return -1;
+	}
+	if (get_le32(buf + 8) != crc32(buf + TLV_HDR_LEN, TLV_SNR_LEN)) {
+		say("reply CRC %#x, payload has %#x", get_le32(buf + 8),
+		    crc32(buf + TLV_HDR_LEN, TLV_SNR_LEN));
+		return -1;
+	}
+	*id = get_le32(buf + TLV_HDR_LEN);
+	*status = get_le32(buf + TLV_HDR_LEN + 4);
+	memcpy(name, buf + TLV_HDR_LEN + 8, TLV_SNR_NAME_LEN);
+	name[TLV_SNR_NAME_LEN] = 0;
+	return 0;
+}
+
+static int mode_check(void)
+{
+	__u8 snrq[TLV_SNR_LEN] = { 0 };
+	char ports[256], name[TLV_SNR_NAME_LEN + 1];
+	__u32 id, status;
+	long long t0;
+	int fails = 0;
+
+	send_life(LIFE_INIT, "init");
+	if (check_port_names(ports, sizeof(ports))) {
+		say("virtio ports ok: %s", ports);
+		send_text("virtio ports ok: %s", ports);
+	} else {
+		say("virtio ports wrong: %s (want ktstr-console and ktstr-bulk)",
+		    ports);
+		send_text("virtio ports wrong: %s", ports);
+		fails++;
+	}
+
+	put_le32(snrq, SNRQ_ID);
+	put_le32(snrq + 4, SNRQ_KIND);
+	memcpy(snrq + 8, SNRQ_NAME, strlen(SNRQ_NAME));
+	t0 = now_ms();
+	if (send_frame(TLV_SNRQ, snrq, sizeof(snrq))) {
+		fails++;
+	} else if (wait_reply(opt.reply_timeout, &id, &status, name)) {
+		send_text("no SNRP reply");
+		fails++;
+	} else if (id != SNRQ_ID) {
+		say("SNRP id %u, expected %u", id, SNRQ_ID);
+		send_text("SNRP id %u, expected %u", id, SNRQ_ID);
+		fails++;
+	} else {
+		say("SNRP reply: id %u status %u name \"%s\" after %lld ms",
+		    id, status, name, now_ms() - t0);
+		send_text("SNRP reply: id %u status %u name \"%s\"", id,
+			  status, name);
+	}
+	say("checks %s", fails ? "FAILED" : "passed");
+	return fails ? 1 : 0;
+}
+
+struct flooder {
+	pthread_t thread;
+	int cpu;
+	__u64 bytes;		/* payload bytes to send */
+	__u64 frames;
+	int err;
+};
+
+static void *flood_thread(void *arg)
+{
+	static __thread __u8 payload[FRAME_MAX];
+	struct flooder *f = arg;
+	__u64 left = f->bytes;
+	cpu_set_t set;
+	size_t len, i;
+	__u32 seq;
+
+	CPU_ZERO(&set);
+	CPU_SET(f->cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		f->err = errno;
+	for (seq = 0; left; seq++) {
+		len = left < opt.frame_size ? left : opt.frame_size;
+		if (len < 8)
+			len = 8;
+		put_le32(payload, f->cpu);
+		put_le32(payload + 4, seq);
+		for (i = 8; i < len; i++)
+			payload[i] = f->cpu * 31 + seq + i;
+		if (send_frame(TLV_PRAW, payload, len)) {
+			f->err = errno ? errno : EIO;
+			break;
+		}
+		f->frames++;
+		left -= len < left ? len : left;
+	}
+	return NULL;
+}
+
+static int mode_flood(void)
+{
+	static struct flooder fl[1024];
+	int ncpus = get_nprocs(), i, err = 0;
+	__u64 total = (__u64)opt.flood_mib << 20, frames = 0;
+	long long t0, ms;
+
+	if (ncpus < 1)
+		ncpus = 1;
+	if (ncpus > (int)ARRAY_SIZE(fl))
+		ncpus = ARRAY_SIZE(fl);
+	send_life(LIFE_INIT, "flood");
+	say("flood: %lu MiB of PRAW frames (%lu payload bytes each) from %d CPUs",
+	    opt.flood_mib, opt.frame_size, ncpus);
+	t0 = now_ms();
+	for (i = 0; i < ncpus; i++) {
+		fl[i].cpu = i;
+		fl[i].bytes = total / ncpus + (i == 0 ? total % ncpus : 0);
+		if (pthread_create(&fl[i].thread, NULL, flood_thread, &fl[i])) {
+			say("flood: cannot start thread %d", i);
+			fl[i].err = EAGAIN;
+			fl[i].bytes = 0;
+		}
+	}
+	for (i = 0; i < ncpus; i++) {
+		if (fl[i].bytes || !fl[i].err)
+			pthread_join(fl[i].thread, NULL);
+		frames += fl[i].frames;
+		if (fl[i].err) {
+			say("flood: CPU %d: %s", i, strerror(fl[i].err));
+			err = 1;
+		}
+	}
+	ms = now_ms() - t0;
+	say("flood: %llu frames in %lld ms (%.1f MiB/s)",
+	    (unsigned long long)frames, ms,
+	    ms ? (double)opt.flood_mib * 1000 / ms : 0.0);
+	send_text("flood: %lu MiB, %llu frames, %d CPUs, %lld ms",
+		  opt.flood_mib, (unsigned long long)frames, ncpus, ms);
+	return err;
+}
+
+/* The wake byte 0xd3 on /dev/hvc0, or the timeout. */
+static void wait_wake(void)
+{
+	long long deadline = now_ms() + opt.wake_timeout * 1000;
+	struct pollfd pfd = { .fd = console_fd, .events = POLLIN };
+	__u8 buf[64];
+	ssize_t n, i;
+	int left;
+
+	send_life(LIFE_WAIT_WAKE, "waiting for wake byte");
+	say("waiting for the wake byte 0xd3 on /dev/hvc0");
+	for (;;) {
+		left = deadline - now_ms();
+		if (left <= 0) {
+			say("no wake byte within %lu s", opt.wake_timeout);
+			return;
+		}
+		if (poll(&pfd, 1, left) <= 0)
+			continue;
+		n = read(console_fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			say("reading /dev/hvc0: %s",
+			    n ? strerror(errno) : "end of file");
+			return;
+		}
+		for (i = 0; i < n; i++) {
+			if (buf[i] == WAKE_SHUTDOWN) {
+				say("wake byte 0xd3: power off");
+				return;
+			}
+			if (buf[i] == WAKE_DUMP || buf[i] == WAKE_BPF_WRITE_DONE)
+				say("wake byte %#x: nothing to do", buf[i]);
+			else
+				say("unexpected byte %#x on /dev/hvc0", buf[i]);
+		}
+	}
+}
+
+/*
+ * On the host, `ktstr-guest-init --snrp-frame` writes the reply the host
+ * side of the test sends to the guest's SNRQ: one frame, same encoder.
+ */
+static int host_snrp_frame(void)
+{
+	__u8 payload[TLV_SNR_LEN] = { 0 };
+
+	put_le32(payload, SNRQ_ID);
+	memcpy(payload + 8, "ktstr-vmm-test", sizeof("ktstr-vmm-test"));
+	bulk_fd = STDOUT_FILENO;
+	return send_frame(TLV_SNRP, payload, sizeof(payload)) ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	long long waited;
+	int code;
+
+	crc32_init();
+	if (argc == 2 && !strcmp(argv[1], "--snrp-frame"))
+		return host_snrp_frame();
+	mount_fs("devtmpfs", "/dev");
+	mount_fs("proc", "/proc");
+	mount_fs("sysfs", "/sys");
+	parse_cmdline();
+	waited = wait_for_ports();
+	open_console();
+	if (!have_hvc) {
+		say("powering off");
+		reboot(RB_POWER_OFF);
+		return 1;
+	}
+	say("hello from /dev/hvc0 (mode %s)", opt.mode);
+	if (waited > 0)
+		say("ports ready %lld ms after /init started", waited);
+
+	bulk_fd = open("/dev/vport0p1", O_RDWR | O_CLOEXEC);
+	if (bulk_fd < 0)
+		say("/dev/vport0p1: %s", strerror(errno));
+	send_frame(TLV_SRDY, NULL, 0);
+
+	if (!strcmp(opt.mode, "reboot")) {
+		send_life(LIFE_INIT, "reboot");
+		send_exit(0);
+		say("EXIT 0 sent: rebooting");
+		reboot(RB_AUTOBOOT);
+		return 1;
+	}
+	if (!strcmp(opt.mode, "flood")) {
+		code = mode_flood();
+	} else {
+		if (strcmp(opt.mode, "check"))
+			say("unknown ktstr.mode=%s: running check", opt.mode);
+		code = mode_check();
+	}
+	if (bulk_fd < 0)
+		code = 1;
+	send_exit(code);
+	say("EXIT %d sent", code);
+	wait_wake();
+	send_life(LIFE_POWER_OFF, "power off");
+	reboot(RB_POWER_OFF);
+	return 1;
+}

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The virtio-console device: a ktstr_vconsole session.
+ *
+ * /dev/ktstr-vconsole is opened and attached to the slot; the module gets
+ * the guest RAM regions, one kick eventfd per queue and the call eventfd.
+ * KVM signals a queue's kick eventfd itself when the guest writes the
+ * queue index to QUEUE_NOTIFY (an ioeventfd with datamatch), so notifies
+ * never reach us; it raises GSI 5 itself when the module signals the call
+ * eventfd (an irqfd: one pulse per signal, which the MP table's edge
+ * triggered ISA IRQ 5 turns into one interrupt; the guest's handler reads
+ * INTERRUPT_STATUS and acknowledges, and the module sets the status
+ * before signalling, so an edge is never needed for work already seen).
+ * Every other access to the window is one KTSTR_VC_MMIO ioctl.  Closing
+ * the control file ends the session.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <linux/ktstr_vconsole.h>
+#include <linux/virtio_mmio.h>
+
+#include "ktstr-vmm.h"
+
+#define VDEV_CTRL_PATH	"/dev/" KTSTR_VC_CTRL_NAME
+
+static void vdev_check_info(struct vmm *vm)
+{
+	struct ktstr_vc_info info;
+
+	if (ioctl(vm->dev.ctrl_fd, KTSTR_VC_GET_INFO, &info) < 0)
+		vmm_die("%s: KTSTR_VC_GET_INFO: %s", VDEV_CTRL_PATH,
+			strerror(errno));
+	if (info.abi_version != KTSTR_VC_ABI_VERSION)
+		vmm_die("%s: module ABI %u, ktstr-vmm was built for ABI %u",
+			VDEV_CTRL_PATH, info.abi_version, KTSTR_VC_ABI_VERSION);
+	if (info.num_queues != KTSTR_VC_NUM_QUEUES ||
+	    info.mmio_size != KTSTR_VC_MMIO_SIZE)
+		vmm_die("%s: module reports %u queues and a %#x-byte window, expected %u and %#x",
+			VDEV_CTRL_PATH, info.num_queues, info.mmio_size,
+			KTSTR_VC_NUM_QUEUES, KTSTR_VC_MMIO_SIZE);
+	if (vm->slot >= info.nr_slots)
+		vmm_die("--slot %u: the module has slots 0-%u (its nr_slots parameter)",
+			vm->slot, info.nr_slots - 1);
+}
+
+static void vdev_attach(struct vmm *vm)
+{
+	struct ktstr_vc_attach attach = { .slot = vm->slot };
+
+	if (ioctl(vm->dev.ctrl_fd, KTSTR_VC_ATTACH, &attach) < 0) {
+		if (errno == EBUSY)
+			vmm_die("%s: slot %u is in use by another VMM",
+				VDEV_CTRL_PATH, vm->slot);
+		vmm_die("%s: KTSTR_VC_ATTACH slot %u: %s", VDEV_CTRL_PATH,
+			vm->slot, strerror(errno));
+	}
+}
+
+static void vdev_set_mem(struct vmm *vm)
+{
+	struct {
+		struct ktstr_vc_mem_table table;
+		struct ktstr_vc_mem_region regions[2];
+	} mem;
+
+	memset(&mem, 0, sizeof(mem));
+	mem.regions[0].guest_phys_addr = 0;
+	mem.regions[0].size = vm->low_size;
+	mem.regions[0].userspace_addr = (uintptr_t)vm->ram;
+	mem.table.nregions = 1;
+	if (vm->high_size) {
+		mem.regions[1].guest_phys_addr = VMM_HIGH_MEM_START;
+		mem.regions[1].size = vm->high_size;
+		mem.regions[1].userspace_addr = (uintptr_t)vm->ram + vm->low_size;
+		mem.table.nregions = 2;
+	}
+	if (ioctl(vm->dev.ctrl_fd, KTSTR_VC_SET_MEM_TABLE, &mem) < 0)
+		vmm_die("%s: KTSTR_VC_SET_MEM_TABLE: %s", VDEV_CTRL_PATH,
+			strerror(errno));
+}
+
+static int vdev_eventfd(const char *what)
+{
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+	if (fd < 0)
+		vmm_die("eventfd for %s: %s", what, strerror(errno));
+	return fd;
+}
+
+static void vdev_set_kicks(struct vmm *vm)
+{
+	struct kvm_ioeventfd ioev;
+	struct ktstr_vc_kick kick;
+	unsigned int q;
+	int fd;
+
+	for (q = 0; q < KTSTR_VC_NUM_QUEUES; q++) {
+		fd = vdev_eventfd("a queue kick");
+		vm->dev.kick_fd[q] = fd;
+		memset(&ioev, 0, sizeof(ioev));
+		ioev.datamatch = q;
+		ioev.addr = VMM_DEV_BASE + VIRTIO_MMIO_QUEUE_NOTIFY;
+		ioev.len = 4;
+		ioev.fd = fd;
+		ioev.flags = KVM_IOEVENTFD_FLAG_DATAMATCH;
+		if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &ioev) < 0)
+			vmm_die("KVM_IOEVENTFD (queue %u notify at %#llx): %s",
+				q, (unsigned long long)ioev.addr,
+				strerror(errno));
+		kick.queue = q;
+		kick.fd = fd;
+		if (ioctl(vm->dev.ctrl_fd, KTSTR_VC_SET_KICK_FD, &kick) < 0)
+			vmm_die("%s: KTSTR_VC_SET_KICK_FD queue %u: %s",
+				VDEV_CTRL_PATH, q, strerror(errno));
+	}
+}
+
+static void vdev_set_call(struct vmm *vm)
+{
+	struct kvm_irqfd irqfd;
+	struct ktstr_vc_call call;
+	int fd;
+
+	fd = vdev_eventfd("the interrupt");
+	vm->dev.call_fd = fd;
+	memset(&irqfd, 0, sizeof(irqfd));
+	irqfd.fd = fd;
+	irqfd.gsi = VMM_DEV_IRQ;
+	if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0)
+		vmm_die("KVM_IRQFD (GSI %d): %s", VMM_DEV_IRQ, strerror(errno));
+	memset(&call, 0, sizeof(call));
+	call.fd = fd;
+	if (ioctl(vm->dev.ctrl_fd, KTSTR_VC_SET_CALL_FD, &call) < 0)
+		vmm_die("%s: KTSTR_VC_SET_CALL_FD: %s", VDEV_CTRL_PATH,
+			strerror(errno));
+}
+
+/*
+ * Opens and sets up the device; false (with a warning) when the module
+ * is not loaded, so a guest can be brought up without it.
+ */
+bool vdev_open(struct vmm *vm)
+{
+	vm->dev.ctrl_fd = open(VDEV_CTRL_PATH, O_RDWR | O_CLOEXEC);
+	if (vm->dev.ctrl_fd < 0) {
+		if (errno == ENOENT) {
+			vmm_log("warning: no %s (ktstr_vconsole not loaded?): no virtio console",
+				VDEV_CTRL_PATH);
+			return false;
+		}
+		vmm_die("%s: %s", VDEV_CTRL_PATH, strerror(errno));
+	}
+	vdev_check_info(vm);
+	vdev_attach(vm);
+	vdev_set_mem(vm);
+	vdev_set_kicks(vm);
+	vdev_set_call(vm);
+	return true;
+}
+
+/* One guest access to the window, from a vCPU thread. */
+void vdev_mmio(struct vmm *vm, __u64 offset, __u8 *data, __u32 len,
+	       bool write)
+{
+	struct ktstr_vc_mmio m;
+
+	if (vm->dev.ctrl_fd < 0 || !len || len > sizeof(m.data)) {
+		if (!write)
+			memset(data, 0xff, len);
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	m.offset = offset;
+	m.len = len;
+	m.flags = write ? KTSTR_VC_MMIO_WRITE : 0;
+	if (write)
+		memcpy(m.data, data, len);
+	if (ioctl(vm->dev.ctrl_fd, KTSTR_VC_MMIO, &m) < 0) {
+		vmm_stop(vm, VMM_ERROR, "%s: KTSTR_VC_MMIO %s of %u bytes at %#llx: %s",
+			 VDEV_CTRL_PATH, write ? "write" : "read", len,
+			 (unsigned long long)offset, strerror(errno));
+		if (!write)
+			memset(data, 0xff, len);
+		return;
+	}
+	if (!write)
+		memcpy(data, m.data, len);
+}
+
+/* Ends the session: the module drains both TX queues, readers get EOF. */
+void vdev_close(struct vmm *vm)
+{
+	if (vm->dev.ctrl_fd < 0)
+		return;
+	close(vm->dev.ctrl_fd);
+	vm->dev.ctrl_fd = -1;
+}
