@@ -4,6 +4,7 @@
 # make setup      install what the tests need (Debian 12, as root)
 # make check      run every test in QEMU on the 6.1 and 6.12 host kernels
 # make demo       boot a guest on the module in QEMU, show console and TLV
+# make bench      the benchmark in QEMU on the 6.12 host kernel (not a test)
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 
@@ -12,7 +13,7 @@ TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 	$(lastword $(sort $(wildcard /usr/src/linux-headers-*-amd64))))
 
-.PHONY: all module userspace guest selftests setup check demo \
+.PHONY: all module userspace guest selftests setup check bench demo \
 	checkpatch clean
 
 all: module userspace
@@ -40,6 +41,10 @@ check: selftests userspace guest
 # The main job: boot a guest on the module, show its console and its TLV.
 demo: userspace guest
 	bash $(TOP)/userspace-vmm/guest/demo.sh
+
+bench: selftests
+	$(MAKE) -C $(TOP)/selftests/bench
+	bash $(TOP)/selftests/bench/run-bench.sh
 
 checkpatch:
 	perl $(TOP)/build/linux-src/scripts/checkpatch.pl --strict --no-tree \
