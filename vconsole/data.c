@@ -119,18 +119,22 @@ bool vc_port_tx(struct vc_dev *dev, unsigned int port_id, bool notify)
 	struct vc_port *port = &dev->slot->port[port_id];
 	unsigned int qi = vc_txq(port_id);
 	size_t bytes = 0;
-	int n;
+	int ret = 0;
 
 	if (!vc_queue_usable(dev, qi))
 		return false;
 
+	vc_vring_set_notify(dev, qi, false);
 	mutex_lock(&port->lock);
-	while (bytes < VC_TX_RUN_MAX && vc_vring_peek(dev, qi) > 0) {
-		n = vc_tx_chain(dev, port);
-		if (n < 0)
+	while (bytes < VC_TX_RUN_MAX) {
+		ret = vc_vring_peek(dev, qi);
+		if (ret <= 0)
+			break;
+		ret = vc_tx_chain(dev, port);
+		if (ret < 0)
 			break;
 		vc_vring_consume(dev, qi, 0);
-		bytes += n;
+		bytes += ret;
 	}
 	mutex_unlock(&port->lock);
 
@@ -139,7 +143,15 @@ bool vc_port_tx(struct vc_dev *dev, unsigned int port_id, bool notify)
 		vc_port_tx_stored(port);
 	if (vc_vring_publish(dev, qi) && bytes && notify)
 		vc_signal(dev, qi);
-	return bytes >= VC_TX_RUN_MAX;
+	/* At the cap the run goes on, kicks still off. */
+	if (bytes >= VC_TX_RUN_MAX)
+		return true;
+	/* Stalled for the reader, or a broken ring: no looking again. */
+	if (ret) {
+		vc_vring_set_notify(dev, qi, true);
+		return false;
+	}
+	return vc_vring_notify_on(dev, qi);
 }
 
 /* Fill the peeked chain from the host buffer: bytes written, or <0 torn. */

@@ -203,6 +203,8 @@ bool vc_queue_usable(struct vc_dev *dev, unsigned int qi);
 int vc_vring_peek(struct vc_dev *dev, unsigned int qi);
 void vc_vring_consume(struct vc_dev *dev, unsigned int qi, u32 len);
 bool vc_vring_publish(struct vc_dev *dev, unsigned int qi);
+void vc_vring_set_notify(struct vc_dev *dev, unsigned int qi, bool on);
+bool vc_vring_notify_on(struct vc_dev *dev, unsigned int qi);
 bool vc_vring_wants_interrupt(struct vc_dev *dev, unsigned int qi);
 
 /* data.c */

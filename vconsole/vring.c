@@ -29,6 +29,7 @@ struct vc_used_elem {
 #define VC_AVAIL_FLAGS		0
 #define VC_AVAIL_IDX		2
 #define VC_AVAIL_RING		4
+#define VC_USED_FLAGS		0
 #define VC_USED_IDX		2
 #define VC_USED_RING		4
 
@@ -246,6 +247,35 @@ bool vc_vring_publish(struct vc_dev *dev, unsigned int qi)
 			  "queue %u used index unwritable", qi);
 	vq->used_published = vq->used_idx;
 	return true;
+}
+
+/*
+ * While a run drains a ring the driver need not kick: every chain it adds
+ * meanwhile is found anyway (as vhost does).  The store fails only if the
+ * VMM unmapped the ring under us; a kick too many is all that costs.
+ */
+void vc_vring_set_notify(struct vc_dev *dev, unsigned int qi, bool on)
+{
+	__le16 __user *flags = dev->vq[qi].used_ua + VC_USED_FLAGS;
+
+	if (put_user(on ? 0 : cpu_to_le16(VRING_USED_F_NO_NOTIFY), flags))
+		return;
+}
+
+/*
+ * Ask for kicks again before going idle.  A chain the driver added while
+ * they were off was not kicked: true if there is one, and the run must go
+ * on.
+ */
+bool vc_vring_notify_on(struct vc_dev *dev, unsigned int qi)
+{
+	vc_vring_set_notify(dev, qi, true);
+	/*
+	 * The flag store before the avail index load, as the driver orders
+	 * its index store before its flag load.
+	 */
+	smp_mb();
+	return vc_vring_avail(dev, qi) > 0;
 }
 
 /* Without EVENT_IDX, the driver's only say is VRING_AVAIL_F_NO_INTERRUPT. */

@@ -279,6 +279,25 @@ TEST_F(tx, kick_eventfd_processes_queue)
 	ASSERT_EQ(1, st.kicks);
 }
 
+/* Kicks are off only while a run drains the ring: idle, the guest kicks. */
+TEST_F(tx, tx_used_no_notify_flag_clear_when_idle)
+{
+	static const char payload[] = "kick me next time";
+	char got[sizeof(payload)];
+
+	start_all(_metadata, &self->g);
+	vc_vq_add_buf(&self->g, KTSTR_VC_Q_PORT1_TX,
+		      vc_guest_put(&self->g, payload, sizeof(payload)),
+		      sizeof(payload), false);
+	vc_kick(&self->g, KTSTR_VC_Q_PORT1_TX);
+	ASSERT_EQ(sizeof(payload),
+		  vc_port_read_all(self->port1, got, sizeof(got), VC_WAIT_MS));
+	vc_settle();
+	ASSERT_EQ(0, __atomic_load_n(&self->g.vq[KTSTR_VC_Q_PORT1_TX].used->flags,
+				     __ATOMIC_ACQUIRE))
+		TH_LOG("VRING_USED_F_NO_NOTIFY left set on an idle ring");
+}
+
 TEST_F(tx, interrupt_ack_clears_vring_bit)
 {
 	static const char payload[] = "x";
