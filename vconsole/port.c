@@ -13,6 +13,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/compiler.h>
 #include <linux/device.h>
 #include <linux/fs.h>
 #include <linux/log2.h>
@@ -134,24 +135,19 @@ static bool vc_port_at_eof(const struct vc_port *port)
 	return port->reader_eof != U64_MAX && port->tx.out >= port->reader_eof;
 }
 
+/*
+ * Wake-up conditions and poll look without the lock, which the worker
+ * holds while it copies a run into the buffer: a stale answer only costs
+ * a look again, because read and write take the lock and decide there.
+ */
 static bool vc_port_can_read(struct vc_port *port)
 {
-	bool ret;
-
-	mutex_lock(&port->lock);
-	ret = vc_port_readable(port) || vc_port_at_eof(port);
-	mutex_unlock(&port->lock);
-	return ret;
+	return data_race(vc_port_readable(port) || vc_port_at_eof(port)); /* lockless hint */
 }
 
 static bool vc_port_can_write(struct vc_port *port)
 {
-	bool ret;
-
-	mutex_lock(&port->lock);
-	ret = vc_buf_space(&port->rx);
-	mutex_unlock(&port->lock);
-	return ret;
+	return data_race(vc_buf_space(&port->rx)); /* lockless hint */
 }
 
 /* Bytes of an earlier session that no reader took are not this one's. */
@@ -325,14 +321,12 @@ static __poll_t vc_port_poll(struct file *file, poll_table *wait)
 	__poll_t mask = 0;
 
 	poll_wait(file, &port->wait, wait);
-	mutex_lock(&port->lock);
-	if (vc_port_readable(port))
+	if (vc_port_can_read(port))
 		mask |= EPOLLIN | EPOLLRDNORM;
-	else if (vc_port_at_eof(port))
-		mask |= EPOLLIN | EPOLLRDNORM | EPOLLHUP;
-	if (vc_buf_space(&port->rx))
+	if (data_race(vc_port_at_eof(port))) /* lockless hint */
+		mask |= EPOLLHUP;
+	if (vc_port_can_write(port))
 		mask |= EPOLLOUT | EPOLLWRNORM;
-	mutex_unlock(&port->lock);
 	return mask;
 }
 
