@@ -151,6 +151,8 @@ bool vc_port_tx(struct vc_dev *dev, unsigned int port_id, bool notify)
 		vc_vring_set_notify(dev, qi, true);
 		return false;
 	}
+	if (bytes && notify && port_id == 1 && vc_tx_poll_arm(dev))
+		return false;
 	return vc_vring_notify_on(dev, qi);
 }
 

@@ -13,6 +13,7 @@
 
 #include <linux/cdev.h>
 #include <linux/completion.h>
+#include <linux/hrtimer.h>
 #include <linux/mutex.h>
 #include <linux/poll.h>
 #include <linux/spinlock.h>
@@ -23,6 +24,7 @@
 /* Per-descriptor and per-run bounds, as in the reference device. */
 #define VC_TX_DESC_MAX		(32 * 1024)
 #define VC_TX_RUN_MAX		(256 * 1024)
+#define VC_TX_POLL_MAX_US	(1000U * 1000)
 #define VC_RX_CHAINS_RUN_MAX	64
 #define VC_CTRL_CHAINS_RUN_MAX	32
 
@@ -140,6 +142,7 @@ struct vc_dev {
 	struct vc_mem *mem;
 	struct vc_kick kick[KTSTR_VC_NUM_QUEUES];
 	atomic64_t kicks[KTSTR_VC_NUM_QUEUES];
+	struct hrtimer tx_poll;		/* port-1 TX: the next look, kicks off */
 
 	/* Register file. */
 	u32 status;
@@ -221,6 +224,7 @@ int vc_session_start(struct vc_dev *dev);
 void vc_session_end(struct vc_dev *dev);
 void vc_queue_work(struct vc_dev *dev, unsigned int qi);
 void vc_signal(struct vc_dev *dev, unsigned int qi);
+bool vc_tx_poll_arm(struct vc_dev *dev);
 int vc_set_kick(struct vc_dev *dev, struct ktstr_vc_kick __user *uarg);
 int vc_set_call(struct vc_dev *dev, struct ktstr_vc_call __user *uarg);
 void vc_device_reset(struct vc_dev *dev);

@@ -13,6 +13,7 @@
 #include <linux/eventfd.h>
 #include <linux/file.h>
 #include <linux/kthread.h>
+#include <linux/moduleparam.h>
 #include <linux/sched/mm.h>
 #include <linux/virtio_mmio.h>
 
@@ -24,6 +25,10 @@
 #else
 #define vc_eventfd_signal(ctx)	eventfd_signal(ctx, 1)
 #endif
+
+static unsigned int tx_poll_us = 500;
+module_param(tx_poll_us, uint, 0644);
+MODULE_PARM_DESC(tx_poll_us, "After a port-1 TX run that moved bytes, look at the ring again this many microseconds later with guest kicks still off (0: ask for a kick at once; at most 1 s; default 500)");
 
 void vc_queue_work(struct vc_dev *dev, unsigned int qi)
 {
@@ -42,6 +47,34 @@ void vc_signal(struct vc_dev *dev, unsigned int qi)
 	dev->stats.queue[qi].interrupts++;
 	if (dev->call)
 		vc_eventfd_signal(dev->call);
+}
+
+/*
+ * A port-1 writer streams: each chain it adds while the device looks at
+ * an empty ring costs it a kick, an exit to the host.  Leaving kicks off
+ * for a little while after a run that moved bytes lets the next chains
+ * pile up and be taken in one run; a look that finds nothing asks for
+ * kicks again (vc_port_tx).  The price: a chain waits up to tx_poll_us,
+ * and a writer that fills the ring (KTSTR_VC_QUEUE_MAX chains) within
+ * one window waits for the next.  Port 0 never waits: its guest path
+ * spins until each buffer comes back.
+ */
+bool vc_tx_poll_arm(struct vc_dev *dev)
+{
+	unsigned int us = min(READ_ONCE(tx_poll_us), VC_TX_POLL_MAX_US);
+
+	if (!us)
+		return false;
+	hrtimer_start(&dev->tx_poll, us * NSEC_PER_USEC, HRTIMER_MODE_REL);
+	return true;
+}
+
+static enum hrtimer_restart vc_tx_poll_fire(struct hrtimer *timer)
+{
+	struct vc_dev *dev = container_of(timer, struct vc_dev, tx_poll);
+
+	vc_queue_work(dev, KTSTR_VC_Q_PORT1_TX);
+	return HRTIMER_NORESTART;
 }
 
 /* One pass over the queues in work; returns the ones to run again. */
@@ -236,6 +269,8 @@ int vc_session_start(struct vc_dev *dev)
 	dev->mm = get_task_mm(current);
 	if (!dev->mm)
 		return -EINVAL;
+	hrtimer_init(&dev->tx_poll, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	dev->tx_poll.function = vc_tx_poll_fire;
 	init_completion(&dev->worker_started);
 	worker = kthread_create(vc_worker, dev, "ktstr-vc%u", dev->slot->index);
 	if (IS_ERR(worker)) {
@@ -269,6 +304,8 @@ void vc_session_end(struct vc_dev *dev)
 	dev->worker = NULL;
 	mutex_unlock(&dev->lock);
 	kthread_stop(worker);
+	/* Only the worker arms it, and the worker is gone. */
+	hrtimer_cancel(&dev->tx_poll);
 
 	mutex_lock(&dev->lock);
 	if (dev->call)

@@ -3,9 +3,12 @@
  * Guest -> host: TX chains on q1 (port 0) and q5 (port 1) arrive, in
  * order, on /dev/ktstr-port0 and /dev/ktstr-port1.
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "vc_guest_test.h"
+
+#define TX_POLL_PARAM	"/sys/module/ktstr_vconsole/parameters/tx_poll_us"
 
 FIXTURE(tx) {
 	struct vc_guest g;
@@ -296,6 +299,69 @@ TEST_F(tx, tx_used_no_notify_flag_clear_when_idle)
 	ASSERT_EQ(0, __atomic_load_n(&self->g.vq[KTSTR_VC_Q_PORT1_TX].used->flags,
 				     __ATOMIC_ACQUIRE))
 		TH_LOG("VRING_USED_F_NO_NOTIFY left set on an idle ring");
+}
+
+static long tx_poll_us_swap(long us)
+{
+	FILE *f = fopen(TX_POLL_PARAM, "r+");
+	long old = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &old) != 1 || fseek(f, 0, SEEK_SET) ||
+	    fprintf(f, "%ld\n", us) < 0)
+		old = -1;
+	if (fclose(f))
+		old = -1;
+	return old;
+}
+
+static __u16 used_flags(struct vc_guest *g, unsigned int q)
+{
+	return __atomic_load_n(&g->vq[q].used->flags, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * After a port-1 run that moved bytes, kicks stay off for tx_poll_us: a
+ * chain the guest adds meanwhile is taken without one, and once a look
+ * finds the ring empty the guest is asked to kick again.
+ */
+TEST_F(tx, port1_tx_chain_added_in_poll_window_taken_without_kick)
+{
+	static const char a[] = "first, kicked", b[] = "second, not kicked";
+	char got[sizeof(a) + sizeof(b)];
+	struct ktstr_vc_stats st;
+	__u16 flags_after_run;
+	long old;
+	int i;
+
+	old = tx_poll_us_swap(1000 * 1000);
+	ASSERT_LE(0, old) TH_LOG("%s: %s", TX_POLL_PARAM, strerror(errno));
+	start_all(_metadata, &self->g);
+	vc_vq_add_buf(&self->g, KTSTR_VC_Q_PORT1_TX,
+		      vc_guest_put(&self->g, a, sizeof(a)), sizeof(a), false);
+	vc_kick(&self->g, KTSTR_VC_Q_PORT1_TX);
+	EXPECT_EQ(0, vc_wait_used(&self->g, KTSTR_VC_Q_PORT1_TX, 1, VC_WAIT_MS));
+	flags_after_run = used_flags(&self->g, KTSTR_VC_Q_PORT1_TX);
+	vc_vq_add_buf(&self->g, KTSTR_VC_Q_PORT1_TX,
+		      vc_guest_put(&self->g, b, sizeof(b)), sizeof(b), false);
+	EXPECT_EQ(sizeof(got),
+		  vc_port_read_all(self->port1, got, sizeof(got), VC_WAIT_MS));
+	EXPECT_EQ(0, vc_wait_used(&self->g, KTSTR_VC_Q_PORT1_TX, 2, VC_WAIT_MS));
+	for (i = 0; i < 100 && used_flags(&self->g, KTSTR_VC_Q_PORT1_TX); i++)
+		usleep(50 * 1000);
+	tx_poll_us_swap(old);
+
+	ASSERT_EQ(VRING_USED_F_NO_NOTIFY, flags_after_run)
+		TH_LOG("kicks must stay off right after a run that moved bytes");
+	ASSERT_EQ(0, memcmp(got, a, sizeof(a)));
+	ASSERT_EQ(0, memcmp(got + sizeof(a), b, sizeof(b)));
+	ASSERT_EQ(0, vc_get_stats(self->g.fd, &st));
+	ASSERT_EQ(1, st.queue[KTSTR_VC_Q_PORT1_TX].kicks);
+	ASSERT_EQ(2, st.queue[KTSTR_VC_Q_PORT1_TX].chains);
+	ASSERT_EQ(0, used_flags(&self->g, KTSTR_VC_Q_PORT1_TX))
+		TH_LOG("an empty look must ask for kicks again, flags %#x",
+		       used_flags(&self->g, KTSTR_VC_Q_PORT1_TX));
 }
 
 TEST_F(tx, interrupt_ack_clears_vring_bit)
