@@ -131,6 +131,7 @@ static void print_help(FILE *out)
 		"  --slot N          ktstr_vconsole slot (default 0)\n"
 		"  --port1 FILE      copy port 1 (/dev/ktstr-port1) to FILE; without\n"
 		"                    it port 1 is left to another reader\n"
+		"  --stats           print the device's statistics at the end\n"
 		"  -v, --verbose     report boot layout and unhandled port I/O\n"
 		"  -h, --help        this text\n"
 		"\n"
@@ -166,6 +167,7 @@ static void parse_args(struct vmm *vm, int argc, char **argv)
 		{ "mem", required_argument, NULL, 'm' },
 		{ "slot", required_argument, NULL, 's' },
 		{ "port1", required_argument, NULL, 'p' },
+		{ "stats", no_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
@@ -202,6 +204,9 @@ static void parse_args(struct vmm *vm, int argc, char **argv)
 			break;
 		case 'p':
 			vm->port1_out = optarg;
+			break;
+		case 'S':
+			vm->stats = true;
 			break;
 		case 'v':
 			vm->verbose = true;

@@ -119,6 +119,7 @@ struct vmm {
 	__u64 mem_size;
 	unsigned int slot;
 	bool verbose;
+	bool stats;			/* --stats */
 
 	int kvm_fd;
 	int vm_fd;

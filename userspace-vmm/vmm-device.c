@@ -192,11 +192,57 @@ void vdev_mmio(struct vmm *vm, __u64 offset, __u8 *data, __u32 len,
 		memcpy(data, m.data, len);
 }
 
+static const char *const vdev_queue_names[KTSTR_VC_NUM_QUEUES] = {
+	"port0 rx", "port0 tx", "ctrl rx", "ctrl tx", "port1 rx", "port1 tx",
+};
+
+/* --stats: the counters as the vCPUs left them, before the last drain. */
+static void vdev_print_stats(struct vmm *vm)
+{
+	const struct ktstr_vc_queue_stats *q;
+	struct ktstr_vc_stats st;
+	unsigned int i;
+
+	if (ioctl(vm->dev.ctrl_fd, KTSTR_VC_GET_STATS, &st) < 0) {
+		vmm_log("statistics: %s", strerror(errno));
+		return;
+	}
+	for (i = 0; i < KTSTR_VC_NUM_QUEUES; i++) {
+		q = &st.queue[i];
+		vmm_log("stats: q%u %-8s bytes %llu chains %llu kicks %llu interrupts %llu",
+			i, vdev_queue_names[i], (unsigned long long)q->bytes,
+			(unsigned long long)q->chains,
+			(unsigned long long)q->kicks,
+			(unsigned long long)q->interrupts);
+	}
+	vmm_log("stats: kicks %llu interrupts %llu port0_dropped %llu",
+		(unsigned long long)st.kicks,
+		(unsigned long long)st.interrupts,
+		(unsigned long long)st.port0_dropped);
+	vmm_log("stats: rejected: access_size %llu status %llu features %llu queue_config %llu",
+		(unsigned long long)st.bad_access_size,
+		(unsigned long long)st.bad_status,
+		(unsigned long long)st.bad_features,
+		(unsigned long long)st.bad_queue_config);
+	vmm_log("stats: rejected: config_write %llu register %llu notify %llu desc %llu",
+		(unsigned long long)st.bad_config_write,
+		(unsigned long long)st.bad_register,
+		(unsigned long long)st.bad_notify,
+		(unsigned long long)st.bad_desc);
+	vmm_log("stats: rejected: chain %llu ring %llu control %llu torn_writes %llu",
+		(unsigned long long)st.bad_chain,
+		(unsigned long long)st.bad_ring,
+		(unsigned long long)st.bad_control,
+		(unsigned long long)st.torn_writes);
+}
+
 /* Ends the session: the module drains both TX queues, readers get EOF. */
 void vdev_close(struct vmm *vm)
 {
 	if (vm->dev.ctrl_fd < 0)
 		return;
+	if (vm->stats)
+		vdev_print_stats(vm);
 	close(vm->dev.ctrl_fd);
 	vm->dev.ctrl_fd = -1;
 }

@@ -26,8 +26,24 @@
  *	SRDY; LIFE 1 "reboot"; EXIT 0; reboot(RB_AUTOBOOT) at once: the frames
  *	are still in the TX ring, or are drained by the device reset, when
  *	the VMM ends the session.
+ * ktstr.mode=bench
+ *	SRDY; ktstr.bench_threads threads (default 1), thread i pinned to CPU
+ *	i modulo the online CPUs, write their share of ktstr.bench_mib MiB
+ *	(default 64) to /dev/vport0p1 as raw bytes (no frames) in writes of
+ *	ktstr.bench_bs bytes (default 65536), like dd; the time from the
+ *	first write to the last one's return and the MB/s (10^6 bytes a
+ *	second) on hvc0 ("bench: ...") and as a SOUT frame; EXIT 0.
+ * ktstr.mode=echo
+ *	SRDY; "echo: ready" on hvc0, then ktstr.echo_n times (default 200):
+ *	one byte read from /dev/hvc0 is written back to it at once (a 0xd3
+ *	ends the loop early); EXIT 0.
+ * After the wake byte, bench and echo reboot (RB_AUTOBOOT) instead of
+ * powering off: without ACPI the power off only halts, which QEMU microvm
+ * (acpi=off) does not end on, while a reboot with reboot=t and QEMU's
+ * -no-reboot ends it; ktstr-vmm ends on either (exit status 2, or 3
+ * with reboot=t).
  *
- * After EXIT (check and flood), LIFE 2 "waiting for wake byte" and the
+ * After EXIT (check, flood, bench and echo), LIFE 2 "waiting for wake byte" and the
  * wake byte 0xd3 is awaited on /dev/hvc0 (ktstr.wake_timeout seconds,
  * default 120; 0xd1 and 0xbf are reported and ignored); then LIFE 3
  * "power off" and reboot(RB_POWER_OFF), which without ACPI halts every
@@ -87,6 +103,14 @@
 #define WAKE_SHUTDOWN		0xd3
 #define WAKE_BPF_WRITE_DONE	0xbf
 
+#define WRITE_ZERO_RETRIES	10000
+#define WRITE_ZERO_WAIT_US	1000
+
+#define BENCH_BS_MAX		(1024 * 1024)
+#define BENCH_THREADS_MAX	64
+
+#define ECHO_TIMEOUT_S		60
+
 #define SNRQ_ID			1
 #define SNRQ_KIND		1
 #define SNRQ_NAME		"ktstr-guest-init"
@@ -102,6 +126,10 @@ static struct {
 	unsigned long port_timeout;
 	unsigned long reply_timeout;
 	unsigned long wake_timeout;
+	unsigned long bench_mib;
+	unsigned long bench_bs;
+	unsigned long bench_threads;
+	unsigned long echo_n;
 } opt = {
 	.mode = "check",
 	.flood_mib = 8,
@@ -109,6 +137,10 @@ static struct {
 	.port_timeout = 30,
 	.reply_timeout = 30,
 	.wake_timeout = 120,
+	.bench_mib = 64,
+	.bench_bs = 65536,
+	.bench_threads = 1,
+	.echo_n = 200,
 };
 
 static __u32 crc_table[256];
@@ -149,17 +181,31 @@ static __u32 get_le32(const __u8 *p)
 	       (__u32)p[3] << 24;
 }
 
+/*
+ * A write to a virtio-console port returns 0 when another writer took
+ * the last free ring slot between the driver's wait for room and its add
+ * (port_fops_write in drivers/char/virtio_console.c): room comes back as
+ * the host consumes, so wait a little and write again.
+ */
 static int write_all(int fd, const void *buf, size_t len)
 {
 	const __u8 *p = buf;
+	unsigned int zero = 0;
 	ssize_t n;
 
 	while (len) {
 		n = write(fd, p, len);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (!n && ++zero <= WRITE_ZERO_RETRIES) {
+			usleep(WRITE_ZERO_WAIT_US);
+			continue;
+		}
+		if (!n)
+			errno = EIO;
 		if (n <= 0)
 			return -1;
+		zero = 0;
 		p += n;
 		len -= n;
 	}
@@ -277,9 +323,21 @@ static void parse_cmdline(void)
 			opt.reply_timeout = strtoul(val, NULL, 0);
 		else if (!strcmp(tok, "ktstr.wake_timeout"))
 			opt.wake_timeout = strtoul(val, NULL, 0);
+		else if (!strcmp(tok, "ktstr.bench_mib"))
+			opt.bench_mib = strtoul(val, NULL, 0);
+		else if (!strcmp(tok, "ktstr.bench_bs"))
+			opt.bench_bs = strtoul(val, NULL, 0);
+		else if (!strcmp(tok, "ktstr.bench_threads"))
+			opt.bench_threads = strtoul(val, NULL, 0);
+		else if (!strcmp(tok, "ktstr.echo_n"))
+			opt.echo_n = strtoul(val, NULL, 0);
 	}
 	if (opt.frame_size < 8 || opt.frame_size > FRAME_MAX - TLV_HDR_LEN)
 		opt.frame_size = 4096;
+	if (opt.bench_bs < 1 || opt.bench_bs > BENCH_BS_MAX)
+		opt.bench_bs = 65536;
+	if (opt.bench_threads < 1 || opt.bench_threads > BENCH_THREADS_MAX)
+		opt.bench_threads = 1;
 }
 
 /* Raw mode: bytes as they come, no echo back to the host, no CR added. */
@@ -546,6 +604,119 @@ static int mode_flood(void)
 	return err;
 }
 
+struct bencher {
+	pthread_t thread;
+	int cpu;
+	__u64 bytes;		/* bytes to write */
+	int err;
+	bool started;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void *bench_thread(void *arg)
+{
+	struct bencher *b = arg;
+	__u64 left = b->bytes;
+	cpu_set_t set;
+	size_t len;
+	__u8 *buf;
+
+	CPU_ZERO(&set);
+	CPU_SET(b->cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	buf = malloc(opt.bench_bs);
+	if (!buf) {
+		b->err = ENOMEM;
+		return NULL;
+	}
+	memset(buf, 0x5a ^ b->cpu, opt.bench_bs);
+	while (left) {
+		len = left < opt.bench_bs ? left : opt.bench_bs;
+		if (write_all(bulk_fd, buf, len)) {
+			b->err = errno ? errno : EIO;
+			break;
+		}
+		left -= len;
+	}
+	free(buf);
+	return NULL;
+}
+
+/* Raw writes to port 1, timed: dd bs=ktstr.bench_bs with threads. */
+static int mode_bench(void)
+{
+	static struct bencher bn[BENCH_THREADS_MAX];
+	__u64 total = (__u64)opt.bench_mib << 20;
+	int ncpus = get_nprocs(), n = opt.bench_threads, i, err = 0;
+	double t0, secs;
+
+	if (ncpus < 1)
+		ncpus = 1;
+	say("bench: %lu MiB in %lu-byte writes from %d threads on %d CPUs",
+	    opt.bench_mib, opt.bench_bs, n, ncpus);
+	t0 = now_s();
+	for (i = 0; i < n; i++) {
+		bn[i].cpu = i % ncpus;
+		bn[i].bytes = total / n + (i == 0 ? total % n : 0);
+		bn[i].started = !pthread_create(&bn[i].thread, NULL,
+						bench_thread, &bn[i]);
+		if (!bn[i].started)
+			bn[i].err = EAGAIN;
+	}
+	for (i = 0; i < n; i++) {
+		if (bn[i].started)
+			pthread_join(bn[i].thread, NULL);
+		if (bn[i].err) {
+			say("bench: thread %d: %s", i, strerror(bn[i].err));
+			err = 1;
+		}
+	}
+	secs = now_s() - t0;
+	say("bench: done: %llu bytes bs %lu threads %d in %.6f s: %.2f MB/s",
+	    (unsigned long long)total, opt.bench_bs, n, secs,
+	    secs > 0 ? total / secs / 1e6 : 0.0);
+	send_text("bench: %llu bytes bs %lu threads %d in %.6f s: %.2f MB/s",
+		  (unsigned long long)total, opt.bench_bs, n, secs,
+		  secs > 0 ? total / secs / 1e6 : 0.0);
+	return err;
+}
+
+/* One byte in on /dev/hvc0, the same byte back, echo_n times. */
+static int mode_echo(void)
+{
+	struct pollfd pfd = { .fd = console_fd, .events = POLLIN };
+	unsigned long done = 0;
+	__u8 c;
+	ssize_t n;
+
+	say("echo: ready for %lu round trips", opt.echo_n);
+	while (done < opt.echo_n) {
+		n = poll(&pfd, 1, ECHO_TIMEOUT_S * 1000);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		n = read(console_fd, &c, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || c == WAKE_SHUTDOWN)
+			break;
+		if (write_all(console_fd, &c, 1))
+			break;
+		done++;
+	}
+	say("echo: done: %lu of %lu round trips", done, opt.echo_n);
+	send_text("echo: %lu of %lu round trips", done, opt.echo_n);
+	return done == opt.echo_n ? 0 : 1;
+}
+
 /* The wake byte 0xd3 on /dev/hvc0, or the timeout. */
 static void wait_wake(void)
 {
@@ -637,6 +808,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(opt.mode, "flood")) {
 		code = mode_flood();
+	} else if (!strcmp(opt.mode, "bench")) {
+		code = mode_bench();
+	} else if (!strcmp(opt.mode, "echo")) {
+		code = mode_echo();
 	} else {
 		if (strcmp(opt.mode, "check"))
 			say("unknown ktstr.mode=%s: running check", opt.mode);
@@ -648,6 +823,8 @@ int main(int argc, char **argv)
 	say("EXIT %d sent", code);
 	wait_wake();
 	send_life(LIFE_POWER_OFF, "power off");
+	if (!strcmp(opt.mode, "bench") || !strcmp(opt.mode, "echo"))
+		reboot(RB_AUTOBOOT);
 	reboot(RB_POWER_OFF);
 	return 1;
 }
