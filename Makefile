@@ -42,7 +42,7 @@ check: selftests userspace guest
 demo: userspace guest
 	bash $(TOP)/userspace-vmm/guest/demo.sh
 
-bench: selftests
+bench: selftests userspace guest
 	$(MAKE) -C $(TOP)/selftests/bench
 	bash $(TOP)/selftests/bench/run-bench.sh
 

@@ -3,8 +3,10 @@
 #
 # `make bench`: runs vc_bench (selftests/bench, built by `make -C
 # selftests/bench`) in the test VM of selftests/vm/run.sh, by default on
-# the 6.12 host kernel only, then prints the table of every row and writes
-# them to build/bench/results.json.  Not part of `make check`.
+# the 6.12 host kernel only (parts 1, 2 and 5), then real-guest.sh (parts
+# 3 and 4: a real guest on ktstr-vmm against QEMU), then prints the table
+# of every row and writes them to build/bench/results.json.  Not part of
+# `make check`.
 #
 # Arguments: [--no-run] [SOURCE...]
 #
@@ -14,6 +16,8 @@
 #
 # Environment:
 #	KERNELS=6.12		kernel series (as run.sh: "6.1 6.12" for both)
+#	BENCH_REAL=1		0 leaves out real-guest.sh (its own
+#				settings: see there)
 #	BENCH_ARGS=		vc_bench options, e.g. "reps=7 scale=0.5 parts=1,2"
 #	BENCH_CMDLINE=		more kernel command line for the VM, e.g.
 #				"hardened_usercopy=off" (to measure a suspect)
@@ -31,6 +35,7 @@ BENCH_OUT=${BENCH_OUT:-$TOP/build/bench}
 KERNELS=${KERNELS:-6.12}
 BENCH_ARGS=${BENCH_ARGS:-}
 BENCH_CMDLINE=${BENCH_CMDLINE:-}
+BENCH_REAL=${BENCH_REAL:-1}
 TEST_TIMEOUT=${TEST_TIMEOUT:-600}
 VM_TIMEOUT=${VM_TIMEOUT:-900}
 BEGIN_MARKER='# ktstr-bench: json begin'
@@ -114,6 +119,13 @@ main()
 			return 1
 		fi
 		run_vm || rc=$?
+		if ((BENCH_REAL)); then
+			rm -f "$BENCH_OUT/real-guest/rows.json"
+			OUT=$BENCH_OUT/real-guest bash "$HERE/real-guest.sh" \
+				"$BENCH_OUT/real-guest/rows.json" || rc=1
+			[[ -f $BENCH_OUT/real-guest/rows.json ]] &&
+				rows_files+=("$BENCH_OUT/real-guest/rows.json")
+		fi
 	else
 		for f in "$BENCH_OUT"/*/rows.json; do
 			[[ -f $f ]] && rows_files+=("$f")

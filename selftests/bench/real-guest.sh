@@ -1,0 +1,227 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# real-guest.sh [ROWS.json]: the real-guest rows of the benchmark (issue
+# parts 3 and 4), ktstr-vmm on the module against QEMU's virtio-serial,
+# both running the same L2 kernel (build/guest/bzImage) and /init
+# (ktstr-guest-init, modes bench and echo).  Boots one L1 VM (Debian's
+# 6.12 kernel in QEMU TCG, -smp 1 as it runs L2 guests, the host's root
+# shared read-only for QEMU) whose /init is l1-bench-init.sh, and turns
+# its result lines into rows in results.pl's format, written to ROWS.json
+# (default $OUT/rows.json).  run-bench.sh calls it with BENCH_REAL=1.
+#
+# Needs: build/guest/bzImage, `make -C userspace-vmm`, `make -C
+# selftests/bench` (rg_host), /usr/src/linux-headers-6.12.*-amd64, and
+# the matching kernel image with its modules: the host's own
+# (/boot/vmlinuz-VER, /lib/modules/VER) if installed, else one fetched
+# as run-l1.sh does.
+#
+# Environment: L1_VER, L1_KDIR, L1_KO as run-l1.sh's; OUT (default
+# build/bench/real-guest); L1_TIMEOUT (default 3600 s); REPS (5);
+# BENCH_MIB (64, the 64 KiB writes); BENCH4K_MIB (64, the 4 KiB writes
+# from 2 threads); ECHO_N (200); L2_CPUS (2); L2_TIMEOUT (300 s
+# per L2 boot); RG_VMMS ("ours qemu");
+# RG_CASES ("tx64 tx4k echo").  Exit status 0 iff rows came out.
+
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP=$(cd "$HERE/../.." && pwd)
+OUT=${OUT:-$TOP/build/bench/real-guest}
+PROGS=$TOP/build/userspace-vmm
+L1_TIMEOUT=${L1_TIMEOUT:-3600}
+REPS=${REPS:-5}
+BENCH_MIB=${BENCH_MIB:-64}
+BENCH4K_MIB=${BENCH4K_MIB:-64}
+ECHO_N=${ECHO_N:-200}
+L2_CPUS=${L2_CPUS:-2}
+L2_TIMEOUT=${L2_TIMEOUT:-300}
+PATH=$PATH:/usr/sbin:/sbin
+ROWS=${1:-$OUT/rows.json}
+
+ver=${L1_VER:-$(find /usr/src -mindepth 1 -maxdepth 1 -printf '%f\n' |
+	sed -n 's/^linux-headers-\(6\.12\.[0-9][^-]*-amd64\)$/\1/p' |
+	sort -V | tail -n 1)}
+[[ -n $ver ]] || { echo "real-guest: no linux-headers-6.12.*-amd64" >&2; exit 1; }
+if [[ -z ${L1_KDIR:-} && -f /boot/vmlinuz-$ver && -f /lib/modules/$ver/modules.dep ]]; then
+	L1_KDIR=/
+fi
+kdir=${L1_KDIR:-$OUT/kernels/$ver}
+ko=${L1_KO:-$OUT/kmod/vconsole/ktstr_vconsole.ko}
+
+fetch_kernel()
+{
+	[[ -f $kdir/boot/vmlinuz-$ver && -f $kdir/lib/modules/$ver/modules.dep ]] && return
+	rm -rf "$kdir" "$kdir.deb"
+	mkdir -p "$kdir.deb"
+	(cd "$kdir.deb" && apt-get download "linux-image-$ver")
+	dpkg -x "$kdir.deb"/linux-image-*.deb "$kdir"
+	rm -rf "$kdir.deb"
+	depmod -b "$kdir" "$ver"
+}
+
+build_module()
+{
+	[[ -z ${L1_KO:-} ]] || return 0
+	rm -rf "$OUT/kmod"
+	mkdir -p "$OUT/kmod"
+	(cd "$TOP" && find Kbuild vconsole uapi -type f \
+		\( -name Kbuild -o -name Makefile -o -name '*.[chS]' \) \
+		-exec cp --parents -t "$OUT/kmod" {} +)
+	make -s -C "/usr/src/linux-headers-$ver" M="$OUT/kmod" -j"$(nproc)" modules
+}
+
+# add_module NAME|FILE DIR: it and its dependencies, numbered in load
+# order, into DIR.
+n=0
+declare -A copied
+add_module()
+{
+	local f name
+
+	for f in $(modprobe -C /dev/null -d "$kdir" -S "$ver" --show-depends "$1" |
+		   awk '$1 == "insmod" { print $2 }'); do
+		[[ -z ${copied[$f]:-} ]] || continue
+		copied[$f]=1
+		n=$((n + 1))
+		name=${f##*/}
+		name=${name%%.ko*}
+		case $f in
+		*.xz) xz -dc "$f" ;;
+		*.gz) gzip -dc "$f" ;;
+		*) cat "$f" ;;
+		esac > "$(printf '%s/%02d-%s.ko' "$2" $n "$name")"
+	done
+}
+
+make_initramfs()
+{
+	local root=$OUT/initramfs dep m a
+
+	rm -rf "$root"
+	mkdir -p "$root"/{bin,dev,proc,sys,tmp,l1/modules}
+	cp /bin/busybox "$root/bin/"
+	for a in $(/bin/busybox --list); do
+		[[ $a == busybox ]] || ln -s busybox "$root/bin/$a"
+	done
+	cp "$HERE/l1-bench-init.sh" "$root/init"
+	chmod 755 "$root/init"
+	for m in kvm_amd 9pnet_virtio 9p; do
+		add_module "$m" "$root/l1/modules"
+	done
+	for dep in $(modinfo -F depends "$ko" | tr , ' '); do
+		add_module "$dep" "$root/l1/modules"
+	done
+	cp "$ko" "$root/l1/modules/99-ktstr_vconsole.ko"
+	cp "$PROGS/ktstr-vmm" "$TOP/build/selftests/bench/host/rg_host" \
+		"$TOP/build/guest/bzImage" "$root/l1/"
+	cp "$OUT/initramfs-l2.cpio.gz" "$root/l1/initramfs.cpio.gz"
+	(cd "$root" && find . | cpio -o -H newc -R 0:0 --quiet) |
+		gzip -1 > "$OUT/initramfs-l1.cpio.gz"
+}
+
+# rows: the result lines of $OUT/result.log as rows.
+rows()
+{
+	perl -e '
+use strict;
+use warnings;
+use JSON::PP;
+
+my ($kernel, $mib, $mib4k, $echo_n, $cpus) = @ARGV;
+my (%s, @rows);
+
+sub stats {
+	my @v = sort { $a <=> $b } map { $_ + 0 } grep { defined && /^[\d.]+$/ } @_;
+
+	return () unless @v;
+	my $mid = @v % 2 ? $v[$#v / 2] : ($v[@v / 2 - 1] + $v[@v / 2]) / 2;
+	return ($v[0], $mid, $v[-1], scalar @v);
+}
+
+while (<STDIN>) {
+	my @f = split;
+
+	if ($f[0] =~ /^tx/) {
+		push @{$s{"$f[0]_guest"}{$f[1]}}, $f[3];
+		push @{$s{"$f[0]_host"}{$f[1]}}, $f[4];
+	} elsif ($f[0] eq "echo") {
+		push @{$s{echo_median}{$f[1]}}, $f[3];
+		push @{$s{echo_p99}{$f[1]}}, $f[4];
+	}
+}
+
+my @def = (
+	[ "tx64_guest", "real_tx_64k", 3, "MB/s", "higher",
+	  "real guest TX, $mib MiB in 64 KiB writes, 1 thread, guest-timed" ],
+	[ "tx64_host", "real_tx_64k_host", 3, "MB/s", "higher",
+	  "real guest TX, $mib MiB in 64 KiB writes, 1 thread, timed at the host reader" ],
+	[ "tx4k_guest", "real_tx_4k", 3, "MB/s", "higher",
+	  "real guest TX, $mib4k MiB in 4 KiB writes, 2 threads, guest-timed" ],
+	[ "tx4k_host", "real_tx_4k_host", 3, "MB/s", "higher",
+	  "real guest TX, $mib4k MiB in 4 KiB writes, 2 threads, timed at the host reader" ],
+	[ "echo_median", "real_rtt", 4, "us", "lower",
+	  "real guest port-0 1-byte round trip, median of $echo_n (spread: over boots)" ],
+	[ "echo_p99", "real_rtt_p99", 4, "us", "lower",
+	  "real guest port-0 1-byte round trip, p99 of $echo_n (spread: over boots)" ],
+);
+for my $d (@def) {
+	my ($key, $id, $part, $unit, $better, $what) = @$d;
+	my @o = stats(@{$s{$key}{ours} // []});
+	my @q = stats(@{$s{$key}{qemu} // []});
+	my %r = (id => $id, part => $part, kernel => $kernel, unit => $unit,
+		 better => $better, what => $what,
+		 baseline_name => "QEMU microvm virtio-serial, same L1, L2 kernel and /init",
+		 note => "L1 TCG -smp 1, L2 $cpus vCPUs under nested KVM; ours: ktstr-vmm + module");
+
+	next unless @o || @q;
+	@r{qw(min median max samples)} = @o if @o;
+	$r{figure} = $o[1] if @o;
+	@r{qw(base_min base_median base_max)} = @q[0 .. 2] if @q;
+	$r{baseline} = $q[1] if @q;
+	$r{ratio} = $o[1] / $q[1] if @o && @q && $q[1] > 0;
+	push @rows, \%r;
+}
+print JSON::PP->new->canonical->pretty->encode(\@rows);
+exit(@rows ? 0 : 1);
+' "$ver (L1), build/guest/bzImage (L2)" "$BENCH_MIB" "$BENCH4K_MIB" \
+	"$ECHO_N" "$L2_CPUS"
+}
+
+main()
+{
+	local append t0
+
+	t0=$(date +%s)
+	mkdir -p "$OUT"
+	fetch_kernel
+	build_module
+	bash "$TOP/userspace-vmm/guest/build-initramfs.sh" "$OUT/initramfs-l2.cpio.gz"
+	make_initramfs
+	append="console=ttyS0 panic=-1 ${RG_APPEND:+$RG_APPEND }reps=$REPS bench_mib=$BENCH_MIB"
+	append+=" bench4k_mib=$BENCH4K_MIB echo_n=$ECHO_N l2_cpus=$L2_CPUS"
+	append+=" l2_timeout=$L2_TIMEOUT"
+	append+="${RG_VMMS:+ vmms=\"$RG_VMMS\"}${RG_CASES:+ rg_cases=\"$RG_CASES\"}"
+	timeout -k 10 "$L1_TIMEOUT" qemu-system-x86_64 \
+		-accel tcg,thread=single -cpu max -smp 1 -m 2G \
+		-nodefaults -serial stdio -display none -no-reboot \
+		-kernel "$kdir/boot/vmlinuz-$ver" \
+		-initrd "$OUT/initramfs-l1.cpio.gz" \
+		-append "$append" \
+		-virtfs local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap \
+		< /dev/null 2>&1 | sed -u 's/\r$//' | tee "$OUT/console.log" |
+		sed -u -n 's/^\(\[[^]]*\] \)\?rg: //p' | tee "$OUT/result.log" || true
+	echo "# real-guest: L1 run took $(($(date +%s) - t0)) s"
+	grep -q '^end$' "$OUT/result.log" ||
+		echo "real-guest: the L1 run did not finish" >&2
+	mkdir -p "$(dirname "$ROWS")"
+	grep -v '^#' "$OUT/result.log" | rows > "$ROWS.tmp" || {
+		echo "real-guest: no rows" >&2
+		rm -f "$ROWS.tmp"
+		return 1
+	}
+	mv "$ROWS.tmp" "$ROWS"
+	echo "# real-guest: rows in $ROWS"
+}
+
+main
