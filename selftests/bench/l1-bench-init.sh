@@ -10,7 +10,12 @@
 #
 #	tx64	ktstr.mode=bench, BENCH_MIB MiB in 64 KiB writes, 1 thread
 #	tx4k	ktstr.mode=bench, BENCH4K_MIB MiB in 4 KiB writes, 2 threads
-#	echo	ktstr.mode=echo, ECHO_N one-byte round trips on port 0
+#	echo	ktstr.mode=echo, ECHO_N one-byte round trips on port 0, on
+#		a 1-vCPU guest (the L1 has one CPU: a second L2 vCPU adds
+#		its IPIs and its scheduling in L1 to every round trip)
+#	echo2	the same on an L2_CPUS guest
+#
+# The tx cases run L2_CPUS vCPUs, as the VM test does.
 #
 # rg_host reads port 1 (sink) and plays the console (round trips, then
 # the wake byte 0xd3 that lets the guest power off).  Result lines:
@@ -19,21 +24,21 @@
 # comments "rg: # ...", the last line "rg: end".
 #
 # Kernel command line parameters that reach us as environment variables:
-# reps (5), bench_mib (64), bench4k_mib (64), echo_n (200), l2_cpus (2),
+# reps (5), bench_mib (64), bench4k_mib (256), echo_n (200), l2_cpus (2),
 # l2_timeout (300 s per L2 boot), vmms ("ours qemu"),
-# rg_cases ("tx64 tx4k echo"), rg_perf (a case to profile, none),
+# rg_cases ("tx64 tx4k echo echo2"), rg_perf (a case to profile, none),
 # tx_poll_us (the module's parameter, to compare; its default).
 
 PATH=/bin
 export PATH
 REPS=${reps:-5}
 BENCH_MIB=${bench_mib:-64}
-BENCH4K_MIB=${bench4k_mib:-64}
+BENCH4K_MIB=${bench4k_mib:-256}
 ECHO_N=${echo_n:-200}
 L2_CPUS=${l2_cpus:-2}
 L2_TIMEOUT=${l2_timeout:-300}
 VMMS=${vmms:-ours qemu}
-RG_CASES=${rg_cases:-tx64 tx4k echo}
+RG_CASES=${rg_cases:-tx64 tx4k echo echo2}
 L2_CMDLINE="console=ttyS0 quiet panic=-1"
 KLOG_BAD='Oops|BUG:|kernel BUG|WARNING:|Call Trace|general protection'
 
@@ -42,9 +47,12 @@ say()
 	echo "rg: $*"
 }
 
-# case_args CASE: the guest's command line words and the bytes to sink.
+# case_args CASE: the guest's command line words, its vCPUs, the bytes
+# to sink and the round trips to make.
 case_args()
 {
+	cpus=$L2_CPUS
+	[ "$1" != echo ] || cpus=1
 	case $1 in
 	tx64)
 		args="ktstr.mode=bench ktstr.bench_mib=$BENCH_MIB ktstr.bench_bs=65536 ktstr.bench_threads=1"
@@ -56,7 +64,7 @@ case_args()
 		bytes=$((BENCH4K_MIB << 20))
 		rounds=0
 		;;
-	echo)
+	echo|echo2)
 		args="ktstr.mode=echo ktstr.echo_n=$ECHO_N"
 		bytes=0
 		rounds=$ECHO_N
@@ -112,7 +120,7 @@ run_ours()
 	start_host /dev/ktstr-port0 /dev/ktstr-port0 /dev/ktstr-port1
 	perf_start "$1" ours
 	timeout "$L2_TIMEOUT" /l1/ktstr-vmm --stats --kernel /l1/bzImage \
-		--initrd /l1/initramfs.cpio.gz --cpus "$L2_CPUS" \
+		--initrd /l1/initramfs.cpio.gz --cpus "$cpus" \
 		--cmdline "$L2_CMDLINE $args" > /tmp/vmm.out 2> /tmp/vmm.err
 	echo $? > /tmp/vmm.rc
 	perf_stop "$1" ours
@@ -129,7 +137,7 @@ run_qemu()
 	start_host /tmp/qcon.out /tmp/qcon.in /tmp/qbulk.out
 	perf_start "$1" qemu
 	timeout "$L2_TIMEOUT" chroot /host qemu-system-x86_64 \
-		-accel kvm -M microvm,acpi=off -cpu host -smp "$L2_CPUS" -m 256M \
+		-accel kvm -M microvm,acpi=off -cpu host -smp "$cpus" -m 256M \
 		-nodefaults -no-user-config -display none -no-reboot \
 		-serial file:/tmp/qemu.serial \
 		-kernel /tmp/l2/bzImage -initrd /tmp/l2/initramfs.cpio.gz \
@@ -155,7 +163,7 @@ one()
 	t1=$(cut -d ' ' -f 1 /proc/uptime)
 	rc=$(cat /tmp/vmm.rc)
 	say "# $1 $2 $3: exit status $rc, $t0 s to $t1 s"
-	if ! grep -q 'wake byte 0xd3' /tmp/console.log; then
+	if ! grep -q 'wake byte 0xd3: ' /tmp/console.log; then
 		sed "s/^/rg: # console: /" /tmp/console.log | tail -n 30
 		sed "s/^/rg: # vmm: /" /tmp/vmm.err | tail -n 20
 		sed "s/^/rg: # rg_host: /" /tmp/rg.err /tmp/rg.out | tail -n 10
@@ -171,10 +179,10 @@ one()
 	[ "$2" != ours ] || grep 'stats: ' /tmp/vmm.err | sed 's/^/rg: # vmm: /'
 	tr -d '\r' < /tmp/console.log | grep -E '^ktstr guest: (bench|echo)' |
 		sed 's/^/rg: # console: /'
-	if [ "$1" = echo ]; then
+	if [ "$1" != "${1#echo}" ]; then
 		e=$(sed -n 's/^echo: n [0-9]* median \([0-9.]*\) us p99 \([0-9.]*\) us.*/\1 \2/p' /tmp/rg.out)
 		say "# rg_host: $(cat /tmp/rg.out)"
-		say "echo $2 $3 ${e:-x x}"
+		say "$1 $2 $3 ${e:-x x}"
 		return
 	fi
 	g=$(tr -d '\r' < /tmp/console.log | sed -n 's/.*bench: done: .*: \([0-9.]*\) MB\/s.*/\1/p')

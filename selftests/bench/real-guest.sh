@@ -18,7 +18,7 @@
 #
 # Environment: L1_VER, L1_KDIR, L1_KO as run-l1.sh's; OUT (default
 # build/bench/real-guest); L1_TIMEOUT (default 3600 s); REPS (5);
-# BENCH_MIB (64, the 64 KiB writes); BENCH4K_MIB (64, the 4 KiB writes
+# BENCH_MIB (64, the 64 KiB writes); BENCH4K_MIB (256, the 4 KiB writes
 # from 2 threads); ECHO_N (200); L2_CPUS (2); L2_TIMEOUT (300 s
 # per L2 boot); RG_VMMS ("ours qemu");
 # RG_CASES ("tx64 tx4k echo").  Exit status 0 iff rows came out.
@@ -32,7 +32,7 @@ PROGS=$TOP/build/userspace-vmm
 L1_TIMEOUT=${L1_TIMEOUT:-3600}
 REPS=${REPS:-5}
 BENCH_MIB=${BENCH_MIB:-64}
-BENCH4K_MIB=${BENCH4K_MIB:-64}
+BENCH4K_MIB=${BENCH4K_MIB:-256}
 ECHO_N=${ECHO_N:-200}
 L2_CPUS=${L2_CPUS:-2}
 L2_TIMEOUT=${L2_TIMEOUT:-300}
@@ -128,7 +128,7 @@ use strict;
 use warnings;
 use JSON::PP;
 
-my ($kernel, $mib, $mib4k, $echo_n, $cpus) = @ARGV;
+my ($kernel, $mib, $mib4k, $echo_n, $cpus, $poll) = @ARGV;
 my (%s, @rows);
 
 sub stats {
@@ -145,25 +145,29 @@ while (<STDIN>) {
 	if ($f[0] =~ /^tx/) {
 		push @{$s{"$f[0]_guest"}{$f[1]}}, $f[3];
 		push @{$s{"$f[0]_host"}{$f[1]}}, $f[4];
-	} elsif ($f[0] eq "echo") {
-		push @{$s{echo_median}{$f[1]}}, $f[3];
-		push @{$s{echo_p99}{$f[1]}}, $f[4];
+	} elsif ($f[0] =~ /^echo/) {
+		push @{$s{"$f[0]_median"}{$f[1]}}, $f[3];
+		push @{$s{"$f[0]_p99"}{$f[1]}}, $f[4];
 	}
 }
 
 my @def = (
-	[ "tx64_guest", "real_tx_64k", 3, "MB/s", "higher",
-	  "real guest TX, $mib MiB in 64 KiB writes, 1 thread, guest-timed" ],
-	[ "tx64_host", "real_tx_64k_host", 3, "MB/s", "higher",
-	  "real guest TX, $mib MiB in 64 KiB writes, 1 thread, timed at the host reader" ],
-	[ "tx4k_guest", "real_tx_4k", 3, "MB/s", "higher",
-	  "real guest TX, $mib4k MiB in 4 KiB writes, 2 threads, guest-timed" ],
-	[ "tx4k_host", "real_tx_4k_host", 3, "MB/s", "higher",
-	  "real guest TX, $mib4k MiB in 4 KiB writes, 2 threads, timed at the host reader" ],
+	[ "tx64_host", "real_tx_64k", 3, "MB/s", "higher",
+	  "real guest TX, $mib MiB in 64 KiB writes, 1 thread, $cpus vCPUs, at the host reader" ],
+	[ "tx64_guest", "real_tx_64k_guest", 3, "MB/s", "higher",
+	  "the same, timed by the guest writer" ],
+	[ "tx4k_host", "real_tx_4k", 3, "MB/s", "higher",
+	  "real guest TX, $mib4k MiB in 4 KiB writes, 2 threads, $cpus vCPUs, at the host reader" ],
+	[ "tx4k_guest", "real_tx_4k_guest", 3, "MB/s", "higher",
+	  "the same, timed by the guest writers" ],
 	[ "echo_median", "real_rtt", 4, "us", "lower",
-	  "real guest port-0 1-byte round trip, median of $echo_n (spread: over boots)" ],
+	  "real guest port-0 1-byte round trip, 1 vCPU, median of $echo_n (spread: over boots)" ],
 	[ "echo_p99", "real_rtt_p99", 4, "us", "lower",
-	  "real guest port-0 1-byte round trip, p99 of $echo_n (spread: over boots)" ],
+	  "the same, p99 of $echo_n" ],
+	[ "echo2_median", "real_rtt_${cpus}cpu", 4, "us", "lower",
+	  "real guest port-0 1-byte round trip, $cpus vCPUs, median of $echo_n" ],
+	[ "echo2_p99", "real_rtt_${cpus}cpu_p99", 4, "us", "lower",
+	  "the same, p99 of $echo_n" ],
 );
 for my $d (@def) {
 	my ($key, $id, $part, $unit, $better, $what) = @$d;
@@ -172,7 +176,7 @@ for my $d (@def) {
 	my %r = (id => $id, part => $part, kernel => $kernel, unit => $unit,
 		 better => $better, what => $what,
 		 baseline_name => "QEMU microvm virtio-serial, same L1, L2 kernel and /init",
-		 note => "L1 TCG -smp 1, L2 $cpus vCPUs under nested KVM; ours: ktstr-vmm + module");
+		 note => "L1: TCG, 1 CPU; L2: nested KVM; ours: ktstr-vmm + module, tx_poll_us $poll");
 
 	next unless @o || @q;
 	@r{qw(min median max samples)} = @o if @o;
@@ -185,7 +189,8 @@ for my $d (@def) {
 print JSON::PP->new->canonical->pretty->encode(\@rows);
 exit(@rows ? 0 : 1);
 ' "$ver (L1), build/guest/bzImage (L2)" "$BENCH_MIB" "$BENCH4K_MIB" \
-	"$ECHO_N" "$L2_CPUS"
+	"$ECHO_N" "$L2_CPUS" \
+	"$(sed -n 's/^# tx_poll_us \([0-9]*\).*/\1/p' "$OUT/result.log")"
 }
 
 main()

@@ -122,7 +122,11 @@ unless (@rows) {
 	exit 1;
 }
 
-my $fmt = "%-4s %-15s %-5s %9s %9s %7s  %-26s %-26s %s\n";
+my $w = 3;
+for my $r (@rows) {
+	$w = length($r->{id}) if length($r->{id}) > $w;
+}
+my $fmt = "%-4s %-${w}s %-5s %9s %9s %7s  %-26s %-26s %s\n";
 my $kernel = '';
 for my $r (@rows) {
 	if (($r->{kernel} // '') ne $kernel) {
@@ -143,7 +147,7 @@ for my $r (@rows) {
 	my $better = $r->{better} ? "$r->{better} is better" : '';
 	my $n = defined $r->{samples} ? "$r->{samples} samples" : '';
 
-	printf("%-15s %s\n%-15s   vs %s (%s)\n", $r->{id}, $r->{what} // '-',
+	printf("%-${w}s %s\n%-${w}s   vs %s (%s)\n", $r->{id}, $r->{what} // '-',
 	       '', $r->{baseline_name} // '-',
 	       join('; ', grep { $_ } $better, $n, $r->{note}));
 }
