@@ -37,17 +37,15 @@
  *	SRDY; "echo: ready" on hvc0, then ktstr.echo_n times (default 200):
  *	one byte read from /dev/hvc0 is written back to it at once (a 0xd3
  *	ends the loop early); EXIT 0.
- * After the wake byte, bench and echo reboot (RB_AUTOBOOT) instead of
- * powering off: without ACPI the power off only halts, which QEMU microvm
- * (acpi=off) does not end on, while a reboot with reboot=t and QEMU's
+ * After EXIT (check, flood, bench and echo), LIFE 2 "waiting for wake
+ * byte" and the wake byte 0xd3 is awaited on /dev/hvc0
+ * (ktstr.wake_timeout seconds, default 120; 0xd1 and 0xbf are reported
+ * and ignored); then LIFE 3 "power off" and reboot(RB_POWER_OFF), which
+ * without ACPI halts every CPU: ktstr-vmm takes that as the power off.
+ * Bench and echo reboot (RB_AUTOBOOT) instead: QEMU microvm (acpi=off)
+ * does not end on a halt, while a reboot with reboot=t and QEMU's
  * -no-reboot ends it; ktstr-vmm ends on either (exit status 2, or 3
  * with reboot=t).
- *
- * After EXIT (check, flood, bench and echo), LIFE 2 "waiting for wake byte" and the
- * wake byte 0xd3 is awaited on /dev/hvc0 (ktstr.wake_timeout seconds,
- * default 120; 0xd1 and 0xbf are reported and ignored); then LIFE 3
- * "power off" and reboot(RB_POWER_OFF), which without ACPI halts every
- * CPU: ktstr-vmm takes that as the power off.
  *
  * The ports appear some time after the virtio device is probed: with a
  * device, /init first waits (ktstr.port_timeout seconds, default 30) for
