@@ -37,6 +37,7 @@
  *	SRDY; "echo: ready" on hvc0, then ktstr.echo_n times (default 200):
  *	one byte read from /dev/hvc0 is written back to it at once (a 0xd3
  *	ends the loop early); EXIT 0.
+ *
  * After EXIT (check, flood, bench and echo), LIFE 2 "waiting for wake
  * byte" and the wake byte 0xd3 is awaited on /dev/hvc0
  * (ktstr.wake_timeout seconds, default 120; 0xd1 and 0xbf are reported
