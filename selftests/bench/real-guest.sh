@@ -12,16 +12,17 @@
 #
 # Needs: build/guest/bzImage, `make -C userspace-vmm`, `make -C
 # selftests/bench` (rg_host), /usr/src/linux-headers-6.12.*-amd64, and
-# the matching kernel image with its modules: the host's own
-# (/boot/vmlinuz-VER, /lib/modules/VER) if installed, else one fetched
-# as run-l1.sh does.
+# the matching linux-image unpacked in build/kernels/VER (`make check`
+# leaves it there; else apt-get download fetches it).
 #
 # Environment: L1_VER, L1_KDIR, L1_KO as run-l1.sh's; OUT (default
 # build/bench/real-guest); L1_TIMEOUT (default 3600 s); REPS (5);
 # BENCH_MIB (64, the 64 KiB writes); BENCH4K_MIB (256, the 4 KiB writes
 # from 2 threads); ECHO_N (200); L2_CPUS (2); L2_TIMEOUT (300 s
 # per L2 boot); RG_VMMS ("ours qemu");
-# RG_CASES ("tx64 tx4k echo").  Exit status 0 iff rows came out.
+# RG_CASES ("tx64 tx4k echo echo2"); RG_APPEND (more L1 command line,
+# e.g. "tx_poll_us=0" or "rg_perf=tx4k", see l1-bench-init.sh).  Exit
+# status 0 iff rows came out.
 
 set -euo pipefail
 
@@ -39,85 +40,26 @@ L2_TIMEOUT=${L2_TIMEOUT:-300}
 PATH=$PATH:/usr/sbin:/sbin
 ROWS=${1:-$OUT/rows.json}
 
-ver=${L1_VER:-$(find /usr/src -mindepth 1 -maxdepth 1 -printf '%f\n' |
-	sed -n 's/^linux-headers-\(6\.12\.[0-9][^-]*-amd64\)$/\1/p' |
-	sort -V | tail -n 1)}
+# shellcheck source-path=SCRIPTDIR source=../vm/l1-lib.sh
+source "$TOP/selftests/vm/l1-lib.sh"
+ver=${L1_VER:-$(l1_newest_612)}
 [[ -n $ver ]] || { echo "real-guest: no linux-headers-6.12.*-amd64" >&2; exit 1; }
-if [[ -z ${L1_KDIR:-} && -f /boot/vmlinuz-$ver && -f /lib/modules/$ver/modules.dep ]]; then
-	L1_KDIR=/
-fi
-kdir=${L1_KDIR:-$OUT/kernels/$ver}
+kdir=${L1_KDIR:-$TOP/build/kernels/$ver}
 ko=${L1_KO:-$OUT/kmod/vconsole/ktstr_vconsole.ko}
-
-fetch_kernel()
-{
-	[[ -f $kdir/boot/vmlinuz-$ver && -f $kdir/lib/modules/$ver/modules.dep ]] && return
-	rm -rf "$kdir" "$kdir.deb"
-	mkdir -p "$kdir.deb"
-	(cd "$kdir.deb" && apt-get download "linux-image-$ver")
-	dpkg -x "$kdir.deb"/linux-image-*.deb "$kdir"
-	rm -rf "$kdir.deb"
-	depmod -b "$kdir" "$ver"
-}
-
-build_module()
-{
-	[[ -z ${L1_KO:-} ]] || return 0
-	rm -rf "$OUT/kmod"
-	mkdir -p "$OUT/kmod"
-	(cd "$TOP" && find Kbuild vconsole uapi -type f \
-		\( -name Kbuild -o -name Makefile -o -name '*.[chS]' \) \
-		-exec cp --parents -t "$OUT/kmod" {} +)
-	make -s -C "/usr/src/linux-headers-$ver" M="$OUT/kmod" -j"$(nproc)" modules
-}
-
-# add_module NAME|FILE DIR: it and its dependencies, numbered in load
-# order, into DIR.
-n=0
-declare -A copied
-add_module()
-{
-	local f name
-
-	for f in $(modprobe -C /dev/null -d "$kdir" -S "$ver" --show-depends "$1" |
-		   awk '$1 == "insmod" { print $2 }'); do
-		[[ -z ${copied[$f]:-} ]] || continue
-		copied[$f]=1
-		n=$((n + 1))
-		name=${f##*/}
-		name=${name%%.ko*}
-		case $f in
-		*.xz) xz -dc "$f" ;;
-		*.gz) gzip -dc "$f" ;;
-		*) cat "$f" ;;
-		esac > "$(printf '%s/%02d-%s.ko' "$2" $n "$name")"
-	done
-}
 
 make_initramfs()
 {
-	local root=$OUT/initramfs dep m a
+	local root=$OUT/initramfs deps=()
 
-	rm -rf "$root"
-	mkdir -p "$root"/{bin,dev,proc,sys,tmp,l1/modules}
-	cp /bin/busybox "$root/bin/"
-	for a in $(/bin/busybox --list); do
-		[[ $a == busybox ]] || ln -s busybox "$root/bin/$a"
-	done
-	cp "$HERE/l1-bench-init.sh" "$root/init"
-	chmod 755 "$root/init"
-	for m in kvm_amd 9pnet_virtio 9p; do
-		add_module "$m" "$root/l1/modules"
-	done
-	for dep in $(modinfo -F depends "$ko" | tr , ' '); do
-		add_module "$dep" "$root/l1/modules"
-	done
+	l1_root "$root" "$HERE/l1-bench-init.sh"
+	kmod_add "$kdir" "$ver" "$root/l1/modules" kvm_amd 9pnet_virtio 9p
+	IFS=, read -ra deps <<< "$(modinfo -F depends "$ko")"
+	kmod_add "$kdir" "$ver" "$root/l1/modules" "${deps[@]}"
 	cp "$ko" "$root/l1/modules/99-ktstr_vconsole.ko"
 	cp "$PROGS/ktstr-vmm" "$TOP/build/selftests/bench/host/rg_host" \
 		"$TOP/build/guest/bzImage" "$root/l1/"
 	cp "$OUT/initramfs-l2.cpio.gz" "$root/l1/initramfs.cpio.gz"
-	(cd "$root" && find . | cpio -o -H newc -R 0:0 --quiet) |
-		gzip -1 > "$OUT/initramfs-l1.cpio.gz"
+	l1_pack "$root" "$OUT/initramfs-l1.cpio.gz"
 }
 
 # rows: the result lines of $OUT/result.log as rows.
@@ -199,8 +141,8 @@ main()
 
 	t0=$(date +%s)
 	mkdir -p "$OUT"
-	fetch_kernel
-	build_module
+	kernel_unpack "$ver" "$kdir"
+	[[ -n ${L1_KO:-} ]] || kmod_build "$ver" "$TOP" "$OUT/kmod"
 	bash "$TOP/userspace-vmm/guest/build-initramfs.sh" "$OUT/initramfs-l2.cpio.gz"
 	make_initramfs
 	append="console=ttyS0 panic=-1 ${RG_APPEND:+$RG_APPEND }reps=$REPS bench_mib=$BENCH_MIB"

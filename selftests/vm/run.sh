@@ -36,6 +36,8 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=l1-lib.sh
+source "$HERE/l1-lib.sh"
 BUILD=$TOP/build
 KERNELS=${KERNELS:-6.1 6.12}
 VM_TIMEOUT=${VM_TIMEOUT:-900}
@@ -93,102 +95,34 @@ headers_version()
 	done | { grep -E "$re" || true; } | sort -V | tail -n 1
 }
 
-# Unpacks linux-image-$ver into build/kernels/$ver once.  The .deb has no
-# modules.dep: depmod writes it last, so it marks a complete unpack.  A
-# tree that lost its modules since (copies of build/ that leave *.ko
-# behind) is unpacked again.
 fetch_kernel()
 {
-	local dir=$BUILD/kernels/$ver
-
-	if [[ -f $dir/boot/vmlinuz-$ver && -f $dir/lib/modules/$ver/modules.dep ]] &&
-	   compgen -G "$dir/lib/modules/$ver/kernel/arch/x86/kvm/kvm-amd.ko*" > /dev/null; then
-		echo "cached in $dir"
-		return
-	fi
-	rm -rf "$dir" "$dir.deb"
-	mkdir -p "$dir.deb"
-	(cd "$dir.deb" && apt-get download "linux-image-$ver")
-	dpkg -x "$dir.deb"/linux-image-*.deb "$dir"
-	rm -rf "$dir.deb"
-	depmod -b "$dir" "$ver"
+	kernel_unpack "$ver" "$BUILD/kernels/$ver"
 }
 
-# Builds ktstr_vconsole.ko in build/$ver/kmod from a copy of the sources
-# alone: objects a build against another kernel left next to them would
-# otherwise be linked in.
 build_module()
 {
-	local kmod=$VM_OUT/$ver/kmod
-
-	rm -rf "$kmod"
-	mkdir -p "$kmod"
-	(cd "$VM_SRC" && find Kbuild vconsole uapi -type f \
-		\( -name Kbuild -o -name Makefile -o -name '*.[chS]' \) \
-		-exec cp --parents -t "$kmod" {} +)
-	make -C "/usr/src/linux-headers-$ver" M="$kmod" -j"$(nproc)" modules
-	test -f "$kmod/vconsole/ktstr_vconsole.ko"
-}
-
-# unpack_module SRC DEST: busybox insmod wants a plain ELF file.
-unpack_module()
-{
-	case $1 in
-	*.ko.xz) xz -dc "$1" > "$2" ;;
-	*.ko.gz) gzip -dc "$1" > "$2" ;;
-	*.ko) cp "$1" "$2" ;;
-	*) echo "$1: unknown module format" >&2; return 1 ;;
-	esac
-}
-
-# add_modules DIR MODULE...: the modules and what they depend on, as
-# DIR/NN-name.ko numbered in load order; none twice.
-declare -A copied
-add_modules()
-{
-	local dir=$1 n deps m f name
-	shift
-
-	mkdir -p "$dir"
-	n=$(find "$dir" -name '*.ko' | wc -l)
-	for m in "$@"; do
-		deps=$(modprobe -C /dev/null -d "$BUILD/kernels/$ver" -S "$ver" \
-			--show-depends "$m")
-		while read -r f; do
-			[[ -z ${copied[$f]:-} ]] || continue
-			copied[$f]=1
-			n=$((n + 1))
-			name=${f##*/}
-			unpack_module "$f" "$(printf '%s/%02d-%s.ko' "$dir" $n "${name%%.ko*}")"
-		done < <(awk '$1 == "insmod" { print $2 }' <<< "$deps")
-	done
+	kmod_build "$ver" "$VM_SRC" "$VM_OUT/$ver/kmod"
 }
 
 # Builds build/$ver/initramfs.cpio.gz from build/$ver/initramfs/.
 make_initramfs()
 {
 	local root=$VM_OUT/$ver/initramfs ko=$VM_OUT/$ver/kmod/vconsole/ktstr_vconsole.ko
-	local a deps=()
+	local deps=()
 
-	rm -rf "$root"
-	mkdir -p "$root"/{bin,dev,proc,sys,tmp,tests}
-	cp /bin/busybox "$root/bin/"
-	for a in $(/bin/busybox --list); do
-		[[ $a == busybox ]] || ln -s busybox "$root/bin/$a"
-	done
-	cp "$HERE/init.sh" "$root/init"
-	chmod 755 "$root/init"
-	add_modules "$root/modules/kvm" kvm_amd
+	l1_root "$root" "$HERE/init.sh"
+	mkdir -p "$root/tests"
+	kmod_add "$BUILD/kernels/$ver" "$ver" "$root/modules/kvm" kvm_amd
 	IFS=, read -ra deps <<< "$(modinfo -F depends "$ko")"
-	add_modules "$root/modules/vconsole" "${deps[@]}"
+	kmod_add "$BUILD/kernels/$ver" "$ver" "$root/modules/vconsole" "${deps[@]}"
 	cp "$ko" "$root/modules/vconsole/99-ktstr_vconsole.ko"
 	# None is a failed check already (main): the VM still checks loading.
 	# shellcheck disable=SC2086 # a list of directories
 	find $VM_TESTS -maxdepth 1 -type f -perm -u+x \
 		-exec cp -t "$root/tests" {} + 2>/dev/null || true
 	find "$root" ! -type l -printf '%P\n' | sort
-	(cd "$root" && find . | cpio -o -H newc -R 0:0 --quiet) |
-		gzip -1 > "$VM_OUT/$ver/initramfs.cpio.gz"
+	l1_pack "$root" "$VM_OUT/$ver/initramfs.cpio.gz"
 }
 
 # stage NAME FUNC: runs one preparation step, its output in

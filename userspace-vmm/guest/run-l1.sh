@@ -11,12 +11,12 @@
 # Needs: build/guest/bzImage (build-kernel.sh), the programs of
 # `make -C userspace-vmm`, /usr/src/linux-headers-6.12.*-amd64 and
 # network access for `apt-get download` the first time (the kernel is kept
-# in build/vmm-test/kernels/, apart from selftests/vm's).  Work files go to
+# in build/kernels/, shared with selftests/vm).  Work files go to
 # build/vmm-test/; the L1 console to build/vmm-test/console.log.
 #
 # Environment: L1_VER (the Debian kernel release, default the newest
-# 6.12 headers'), L1_KDIR (its unpacked linux-image tree, default a copy
-# of its own in build/vmm-test/kernels/), L1_KO (a ktstr_vconsole.ko built
+# 6.12 headers'), L1_KDIR (its unpacked linux-image tree, default
+# build/kernels/VER), L1_KO (a ktstr_vconsole.ko built
 # for it, default built here), OUT (work directory, default
 # build/vmm-test), L1_TIMEOUT (default 1200 s), L2_CPUS (2), FLOOD_MIB (8),
 # CASES (default all, see l1-init.sh), NODEV_CMDLINE (added to the
@@ -34,56 +34,16 @@ PROGS=$TOP/build/userspace-vmm
 L1_TIMEOUT=${L1_TIMEOUT:-1200}
 PATH=$PATH:/usr/sbin:/sbin
 
-ver=${L1_VER:-$(ls /usr/src |
-	sed -n 's/^linux-headers-\(6\.12\.[0-9][^-]*-amd64\)$/\1/p' |
-	sort -V | tail -n 1)}
+# shellcheck source-path=SCRIPTDIR source=../../selftests/vm/l1-lib.sh
+source "$TOP/selftests/vm/l1-lib.sh"
+ver=${L1_VER:-$(l1_newest_612)}
 [[ -n $ver ]] || { echo "run-l1: no linux-headers-6.12.*-amd64" >&2; exit 1; }
-kdir=${L1_KDIR:-$OUT/kernels/$ver}
+kdir=${L1_KDIR:-$TOP/build/kernels/$ver}
 ko=${L1_KO:-$OUT/kmod/vconsole/ktstr_vconsole.ko}
-
-fetch_kernel()
-{
-	[[ -f $kdir/boot/vmlinuz-$ver && -f $kdir/lib/modules/$ver/modules.dep ]] && return
-	rm -rf "$kdir" "$kdir.deb"
-	mkdir -p "$kdir.deb"
-	(cd "$kdir.deb" && apt-get download "linux-image-$ver")
-	dpkg -x "$kdir.deb"/linux-image-*.deb "$kdir"
-	rm -rf "$kdir.deb"
-	depmod -b "$kdir" "$ver"
-}
 
 build_module()
 {
-	[[ -z ${L1_KO:-} ]] || return 0
-	rm -rf "$OUT/kmod"
-	mkdir -p "$OUT/kmod"
-	(cd "$TOP" && find Kbuild vconsole uapi -type f \
-		\( -name Kbuild -o -name Makefile -o -name '*.[chS]' \) \
-		-exec cp --parents -t "$OUT/kmod" {} +)
-	make -s -C "/usr/src/linux-headers-$ver" M="$OUT/kmod" -j"$(nproc)" modules
-}
-
-# add_module NAME|FILE DIR: it and its dependencies, numbered in load
-# order, into DIR.
-n=0
-declare -A copied
-add_module()
-{
-	local f name
-
-	for f in $(modprobe -C /dev/null -d "$kdir" -S "$ver" --show-depends "$1" |
-		   awk '$1 == "insmod" { print $2 }'); do
-		[[ -z ${copied[$f]:-} ]] || continue
-		copied[$f]=1
-		n=$((n + 1))
-		name=${f##*/}
-		name=${name%%.ko*}
-		case $f in
-		*.xz) xz -dc "$f" ;;
-		*.gz) gzip -dc "$f" ;;
-		*) cat "$f" ;;
-		esac > "$(printf '%s/%02d-%s.ko' "$2" $n "$name")"
-	done
+	[[ -n ${L1_KO:-} ]] || kmod_build "$ver" "$TOP" "$OUT/kmod"
 }
 
 # The SNRP frame the host answers with: id 1, status 0, the name.
@@ -94,21 +54,13 @@ snrp_frame()
 
 make_initramfs()
 {
-	local dep a
+	local a deps=()
 
 	root=$OUT/initramfs
-	rm -rf "$root"
-	mkdir -p "$root"/{bin,dev,proc,sys,tmp,l1/modules/kvm,l1/modules/vconsole}
-	cp /bin/busybox "$root/bin/"
-	for a in $(/bin/busybox --list); do
-		[[ $a == busybox ]] || ln -s busybox "$root/bin/$a"
-	done
-	cp "$HERE/l1-init.sh" "$root/init"
-	chmod 755 "$root/init"
-	add_module kvm_amd "$root/l1/modules/kvm"
-	for dep in $(modinfo -F depends "$ko" | tr , ' '); do
-		add_module "$dep" "$root/l1/modules/vconsole"
-	done
+	l1_root "$root" "$HERE/l1-init.sh"
+	kmod_add "$kdir" "$ver" "$root/l1/modules/kvm" kvm_amd
+	IFS=, read -ra deps <<< "$(modinfo -F depends "$ko")"
+	kmod_add "$kdir" "$ver" "$root/l1/modules/vconsole" "${deps[@]}"
 	cp "$ko" "$root/l1/modules/vconsole/99-ktstr_vconsole.ko"
 	cp "$PROGS/ktstr-vmm" "$PROGS/ktstr-tlv" "${L2_KERNEL:-$TOP/build/guest/bzImage}" \
 		"$OUT/initramfs-l2.cpio.gz" "$root/l1/"
@@ -119,8 +71,7 @@ make_initramfs()
 	for a in ${L1_EXTRA:-}; do
 		cp "$a" "$root/l1/extra/"
 	done
-	(cd "$root" && find . | cpio -o -H newc -R 0:0 --quiet) |
-		gzip -1 > "$OUT/initramfs-l1.cpio.gz"
+	l1_pack "$root" "$OUT/initramfs-l1.cpio.gz"
 }
 
 main()
@@ -128,7 +79,7 @@ main()
 	local rc=0 append pass fail
 
 	mkdir -p "$OUT"
-	fetch_kernel
+	kernel_unpack "$ver" "$kdir"
 	build_module
 	bash "$HERE/build-initramfs.sh" "$OUT/initramfs-l2.cpio.gz"
 	make_initramfs

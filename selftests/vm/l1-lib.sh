@@ -1,0 +1,107 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# l1-lib.sh: sourced (bash) by the scripts that boot a first-level VM on
+# one of Debian's kernels: selftests/vm/run.sh, userspace-vmm/guest/run-l1.sh
+# and selftests/bench/real-guest.sh.
+
+# kernel_unpack VER DIR: linux-image-VER unpacked into DIR once.  The .deb
+# has no modules.dep: depmod writes it last, so it marks a complete
+# unpack.  A tree that lost its modules since (copies of build/ that
+# leave *.ko behind) is unpacked again.
+kernel_unpack()
+{
+	local ver=$1 dir=$2
+
+	[[ $dir != / ]] || { echo "kernel_unpack: not into /" >&2; return 1; }
+	if [[ -f $dir/boot/vmlinuz-$ver && -f $dir/lib/modules/$ver/modules.dep ]] &&
+	   compgen -G "$dir/lib/modules/$ver/kernel/arch/x86/kvm/kvm-amd.ko*" > /dev/null; then
+		echo "cached in $dir"
+		return
+	fi
+	rm -rf "$dir" "$dir.deb"
+	mkdir -p "$dir.deb"
+	(cd "$dir.deb" && apt-get download "linux-image-$ver")
+	dpkg -x "$dir.deb"/linux-image-*.deb "$dir"
+	rm -rf "$dir.deb"
+	depmod -b "$dir" "$ver"
+}
+
+# kmod_build VER SRC DEST: ktstr_vconsole.ko built in DEST against the
+# VER headers, from a copy of SRC's module sources alone: objects a build
+# against another kernel left next to them would otherwise be linked in.
+kmod_build()
+{
+	local ver=$1 src=$2 dest=$3
+
+	rm -rf "$dest"
+	mkdir -p "$dest"
+	(cd "$src" && find Kbuild vconsole uapi -type f \
+		\( -name Kbuild -o -name Makefile -o -name '*.[chS]' \) \
+		-exec cp --parents -t "$dest" {} +)
+	make -C "/usr/src/linux-headers-$ver" M="$dest" -j"$(nproc)" modules
+	test -f "$dest/vconsole/ktstr_vconsole.ko"
+}
+
+# kmod_unpack SRC DEST: busybox insmod wants a plain ELF file.
+kmod_unpack()
+{
+	case $1 in
+	*.ko.xz) xz -dc "$1" > "$2" ;;
+	*.ko.gz) gzip -dc "$1" > "$2" ;;
+	*.ko) cp "$1" "$2" ;;
+	*) echo "$1: unknown module format" >&2; return 1 ;;
+	esac
+}
+
+# kmod_add KDIR VER DIR MODULE...: the modules of the kernel tree KDIR
+# (release VER) and what they depend on, as DIR/NN-name.ko numbered in
+# load order; none twice in one run of the script.
+declare -A kmod_copied
+kmod_add()
+{
+	local kdir=$1 ver=$2 dir=$3 n deps m f name
+	shift 3
+
+	mkdir -p "$dir"
+	n=$(find "$dir" -name '*.ko' | wc -l)
+	for m in "$@"; do
+		deps=$(modprobe -C /dev/null -d "$kdir" -S "$ver" --show-depends "$m")
+		while read -r f; do
+			[[ -z ${kmod_copied[$f]:-} ]] || continue
+			kmod_copied[$f]=1
+			n=$((n + 1))
+			name=${f##*/}
+			kmod_unpack "$f" "$(printf '%s/%02d-%s.ko' "$dir" $n "${name%%.ko*}")"
+		done < <(awk '$1 == "insmod" { print $2 }' <<< "$deps")
+	done
+}
+
+# l1_root ROOT INIT: a fresh busybox root in ROOT with INIT as /init.
+l1_root()
+{
+	local a
+
+	rm -rf "$1"
+	mkdir -p "$1"/{bin,dev,proc,sys,tmp}
+	cp /bin/busybox "$1/bin/"
+	for a in $(/bin/busybox --list); do
+		[[ $a == busybox ]] || ln -s busybox "$1/bin/$a"
+	done
+	cp "$2" "$1/init"
+	chmod 755 "$1/init"
+}
+
+# l1_pack ROOT FILE: ROOT as a gzip'd newc cpio archive.
+l1_pack()
+{
+	(cd "$1" && find . | cpio -o -H newc -R 0:0 --quiet) | gzip -1 > "$2"
+}
+
+# l1_newest_612: the newest installed linux-headers-6.12.*-amd64 release.
+l1_newest_612()
+{
+	find /usr/src -mindepth 1 -maxdepth 1 -printf '%f\n' |
+		sed -n 's/^linux-headers-\(6\.12\.[0-9][^-]*-amd64\)$/\1/p' |
+		sort -V | tail -n 1
+}
