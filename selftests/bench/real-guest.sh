@@ -42,10 +42,7 @@ ROWS=${1:-$OUT/rows.json}
 
 # shellcheck source-path=SCRIPTDIR source=../vm/l1-lib.sh
 source "$TOP/selftests/vm/l1-lib.sh"
-ver=${L1_VER:-$(l1_newest_612)}
-[[ -n $ver ]] || { echo "real-guest: no linux-headers-6.12.*-amd64" >&2; exit 1; }
-kdir=${L1_KDIR:-$TOP/build/kernels/$ver}
-ko=${L1_KO:-$OUT/kmod/vconsole/ktstr_vconsole.ko}
+l1_kernel real-guest
 
 make_initramfs()
 {
@@ -142,21 +139,17 @@ main()
 	t0=$(date +%s)
 	mkdir -p "$OUT"
 	kernel_unpack "$ver" "$kdir"
-	[[ -n ${L1_KO:-} ]] || kmod_build "$ver" "$TOP" "$OUT/kmod"
+	l1_module
 	bash "$TOP/userspace-vmm/guest/build-initramfs.sh" "$OUT/initramfs-l2.cpio.gz"
 	make_initramfs
 	append="console=ttyS0 panic=-1 ${RG_APPEND:+$RG_APPEND }reps=$REPS bench_mib=$BENCH_MIB"
 	append+=" bench4k_mib=$BENCH4K_MIB echo_n=$ECHO_N l2_cpus=$L2_CPUS"
 	append+=" l2_timeout=$L2_TIMEOUT"
 	append+="${RG_VMMS:+ vmms=\"$RG_VMMS\"}${RG_CASES:+ rg_cases=\"$RG_CASES\"}"
-	timeout -k 10 "$L1_TIMEOUT" qemu-system-x86_64 \
-		-accel tcg,thread=single -cpu max -smp 1 -m 2G \
-		-nodefaults -serial stdio -display none -no-reboot \
-		-kernel "$kdir/boot/vmlinuz-$ver" \
-		-initrd "$OUT/initramfs-l1.cpio.gz" \
-		-append "$append" \
+	l1_qemu "$L1_TIMEOUT" 1 "$kdir/boot/vmlinuz-$ver" \
+		"$OUT/initramfs-l1.cpio.gz" "$append" \
 		-virtfs local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap \
-		< /dev/null 2>&1 | sed -u 's/\r$//' | tee "$OUT/console.log" |
+		2>&1 | sed -u 's/\r$//' | tee "$OUT/console.log" |
 		sed -u -n 's/^\(\[[^]]*\] \)\?rg: //p' | tee "$OUT/result.log" || true
 	echo "# real-guest: L1 run took $(($(date +%s) - t0)) s"
 	grep -q '^end$' "$OUT/result.log" ||

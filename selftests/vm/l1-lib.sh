@@ -98,6 +98,40 @@ l1_pack()
 	(cd "$1" && find . | cpio -o -H newc -R 0:0 --quiet) | gzip -1 > "$2"
 }
 
+# l1_qemu SECONDS CPUS KERNEL INITRD APPEND [QEMU ARG...]: a first-level
+# VM on the serial console, killed after SECONDS.  One emulation thread
+# (DESIGN.md: multi-threaded TCG hung one boot in five once KVM was used);
+# CPUS 1 whenever it runs a second-level Linux (with 2, L2 boots hung).
+l1_qemu()
+{
+	local secs=$1 cpus=$2 kernel=$3 initrd=$4 append=$5
+	shift 5
+
+	timeout -k 10 "$secs" qemu-system-x86_64 \
+		-accel tcg,thread=single -cpu max -smp "$cpus" -m 2G \
+		-nodefaults -serial stdio -display none -no-reboot \
+		-kernel "$kernel" -initrd "$initrd" -append "$append" "$@" \
+		< /dev/null
+}
+
+# l1_kernel NAME: ver, kdir and ko from L1_VER, L1_KDIR and L1_KO, else
+# the newest 6.12 headers' release, build/kernels/VER and
+# OUT/kmod/vconsole/ktstr_vconsole.ko (l1_module builds it).
+# shellcheck disable=SC2034 # ko is the caller's
+l1_kernel()
+{
+	ver=${L1_VER:-$(l1_newest_612)}
+	[[ -n $ver ]] || { echo "$1: no linux-headers-6.12.*-amd64" >&2; exit 1; }
+	kdir=${L1_KDIR:-$TOP/build/kernels/$ver}
+	ko=${L1_KO:-$OUT/kmod/vconsole/ktstr_vconsole.ko}
+}
+
+# l1_module: the module of l1_kernel, unless L1_KO names one.
+l1_module()
+{
+	[[ -n ${L1_KO:-} ]] || kmod_build "$ver" "$TOP" "$OUT/kmod"
+}
+
 # l1_newest_612: the newest installed linux-headers-6.12.*-amd64 release.
 l1_newest_612()
 {

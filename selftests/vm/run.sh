@@ -164,13 +164,10 @@ boot_vm()
 	t0=$(now_ms)
 	{
 		rc=0
-		timeout -k 10 "$VM_TIMEOUT" qemu-system-x86_64 \
-			-accel tcg,thread=single -cpu max -smp 2 -m 2G \
-			-nodefaults -serial stdio -display none -no-reboot \
-			-kernel "$BUILD/kernels/$ver/boot/vmlinuz-$ver" \
-			-initrd "$dir/initramfs.cpio.gz" \
-			-append "console=ttyS0 panic=-1 printk.devkmsg=on log_buf_len=16M test_timeout=$TEST_TIMEOUT${VM_APPEND:+ $VM_APPEND}" \
-			< /dev/null 2>&1 || rc=$?
+		l1_qemu "$VM_TIMEOUT" 2 "$BUILD/kernels/$ver/boot/vmlinuz-$ver" \
+			"$dir/initramfs.cpio.gz" \
+			"console=ttyS0 panic=-1 printk.devkmsg=on log_buf_len=16M test_timeout=$TEST_TIMEOUT${VM_APPEND:+ $VM_APPEND}" \
+			2>&1 || rc=$?
 		echo $rc > "$dir/vm.status"
 	} | sed -u 's/\r$//' | tee "$dir/console.log" |
 		sed -u -n "s/^\(\[[^]]*\] \)\?$TAG//p" | tee "$dir/tap.log"

@@ -36,15 +36,7 @@ PATH=$PATH:/usr/sbin:/sbin
 
 # shellcheck source-path=SCRIPTDIR source=../../selftests/vm/l1-lib.sh
 source "$TOP/selftests/vm/l1-lib.sh"
-ver=${L1_VER:-$(l1_newest_612)}
-[[ -n $ver ]] || { echo "run-l1: no linux-headers-6.12.*-amd64" >&2; exit 1; }
-kdir=${L1_KDIR:-$TOP/build/kernels/$ver}
-ko=${L1_KO:-$OUT/kmod/vconsole/ktstr_vconsole.ko}
-
-build_module()
-{
-	[[ -n ${L1_KO:-} ]] || kmod_build "$ver" "$TOP" "$OUT/kmod"
-}
+l1_kernel run-l1
 
 # The SNRP frame the host answers with: id 1, status 0, the name.
 snrp_frame()
@@ -80,18 +72,13 @@ main()
 
 	mkdir -p "$OUT"
 	kernel_unpack "$ver" "$kdir"
-	build_module
+	l1_module
 	bash "$HERE/build-initramfs.sh" "$OUT/initramfs-l2.cpio.gz"
 	make_initramfs
 	append="console=ttyS0 panic=-1 l2_cpus=${L2_CPUS:-2} flood_mib=${FLOOD_MIB:-8}"
 	append+="${CASES:+ cases=\"$CASES\"}"
-	timeout -k 10 "$L1_TIMEOUT" qemu-system-x86_64 \
-		-accel tcg,thread=single -cpu max -smp 1 -m 2G \
-		-nodefaults -serial stdio -display none -no-reboot \
-		-kernel "$kdir/boot/vmlinuz-$ver" \
-		-initrd "$OUT/initramfs-l1.cpio.gz" \
-		-append "$append" \
-		< /dev/null 2>&1 | sed -u 's/\r$//' | tee "$OUT/console.log" |
+	l1_qemu "$L1_TIMEOUT" 1 "$kdir/boot/vmlinuz-$ver" \
+		"$OUT/initramfs-l1.cpio.gz" "$append" 2>&1 | sed -u 's/\r$//' | tee "$OUT/console.log" |
 		sed -u -n 's/^\(\[[^]]*\] \)\?vmm-test: //p' | tee "$OUT/result.log" || true
 	grep -q '^end$' "$OUT/result.log" || { echo "not ok - L1 finished"; rc=1; }
 	grep -q '^not ok' "$OUT/result.log" && rc=1
