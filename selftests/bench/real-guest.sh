@@ -16,7 +16,7 @@
 # leaves it there; else apt-get download fetches it).
 #
 # Environment: L1_VER, L1_KDIR, L1_KO as run-l1.sh's; OUT (default
-# build/bench/real-guest); L1_TIMEOUT (default 3600 s); REPS (5);
+# build/bench/real-guest); L1_TIMEOUT (default 1200 s); REPS (5);
 # BENCH_MIB (64, the 64 KiB writes); BENCH4K_MIB (256, the 4 KiB writes
 # from 2 threads); ECHO_N (200); L2_CPUS (2); L2_TIMEOUT (300 s
 # per L2 boot); RG_VMMS ("ours qemu");
@@ -30,7 +30,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
 OUT=${OUT:-$TOP/build/bench/real-guest}
 PROGS=$TOP/build/userspace-vmm
-L1_TIMEOUT=${L1_TIMEOUT:-3600}
+L1_TIMEOUT=${L1_TIMEOUT:-1200}
 REPS=${REPS:-5}
 BENCH_MIB=${BENCH_MIB:-64}
 BENCH4K_MIB=${BENCH4K_MIB:-256}

@@ -132,6 +132,19 @@ l1_module()
 	[[ -n ${L1_KO:-} ]] || kmod_build "$ver" "$TOP" "$OUT/kmod"
 }
 
+# l1_hung OUT: did the L1 run whose files are in OUT (run-l1.sh's) time
+# out silently?  One that printed an oops, a warning or any backtrace is
+# never taken for the environment's stall.
+l1_hung()
+{
+	case $(cat "$1/qemu.status" 2> /dev/null) in
+	124|137) ;;
+	*) return 1 ;;
+	esac
+	! grep -qE 'Oops|BUG:|WARNING:|Call Trace|general protection|lockup|stall' \
+		"$1/console.log"
+}
+
 # l1_newest_612: the newest installed linux-headers-6.12.*-amd64 release.
 l1_newest_612()
 {

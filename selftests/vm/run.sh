@@ -14,6 +14,8 @@
 #				/usr/src/linux-headers-<series>.*-amd64
 #	VM_TIMEOUT=900		seconds a VM may run before it counts as hung
 #	TEST_TIMEOUT=300	seconds one test binary may run in the VM
+#	VMM_L1_TIMEOUT=600	seconds the VM test's first-level VM may run;
+#				one that times out silently runs once more
 #	VM_SRC=<repo>		tree with Kbuild, vconsole/ and uapi/
 #	VM_TESTS="<repo>/build/selftests/vconsole <repo>/build/selftests/tlv"
 #				directories of test binaries
@@ -46,6 +48,7 @@ VM_SRC=${VM_SRC:-$TOP}
 VM_TESTS=${VM_TESTS:-$BUILD/selftests/vconsole $BUILD/selftests/tlv}
 VM_OUT=${VM_OUT:-$BUILD}
 VMM_TEST=${VMM_TEST:-1}
+VMM_L1_TIMEOUT=${VMM_L1_TIMEOUT:-600}
 VM_APPEND=${VM_APPEND:-}
 # Both as in init.sh.
 TAG='tap| '
@@ -190,12 +193,25 @@ boot_vm()
 # the decoded frames.
 vmm_test()
 {
-	local dir=$VM_OUT/$ver t0
+	local dir=$VM_OUT/$ver t0 try
 
 	t0=$(now_ms)
-	L1_VER=$ver L1_KDIR=$BUILD/kernels/$ver \
-		L1_KO=$dir/kmod/vconsole/ktstr_vconsole.ko OUT=$dir/vmm \
-		bash "$TOP/userspace-vmm/guest/run-l1.sh" > "$dir/vmm.log" 2>&1 || true
+	rm -rf "$dir/vmm-hung" "$dir/vmm-hung.log"
+	for try in 1 2; do
+		L1_VER=$ver L1_KDIR=$BUILD/kernels/$ver L1_TIMEOUT=$VMM_L1_TIMEOUT \
+			L1_KO=$dir/kmod/vconsole/ktstr_vconsole.ko OUT=$dir/vmm \
+			bash "$TOP/userspace-vmm/guest/run-l1.sh" > "$dir/vmm.log" 2>&1 || true
+		if ((try == 2)) || ! l1_hung "$dir/vmm"; then
+			break
+		fi
+		# The nested-TCG stall of DESIGN.md: seen here at random
+		# points, once in a boot without the device.  The first
+		# run's files are kept; the second run's checks count.
+		echo "# vmm: the L1 VM stopped making progress ($(grep -c '^ok' "$dir/vmm/result.log") checks in, last line:" \
+			"$(grep -v -e '^$' -e '^qemu-system' "$dir/vmm/console.log" | tail -n 1 | cut -c 1-120)); running it once more"
+		mv "$dir/vmm" "$dir/vmm-hung"
+		mv "$dir/vmm.log" "$dir/vmm-hung.log"
+	done
 	grep -E '^((not )?ok - |# )' "$dir/vmm.log" |
 		sed -E 's/^((not )?ok) - /\1 - vmm: /' | tee -a "$dir/tap.log"
 	timings+="${timings:+, }vmm-test $(elapsed "$t0")"

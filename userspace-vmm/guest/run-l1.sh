@@ -77,9 +77,16 @@ main()
 	make_initramfs
 	append="console=ttyS0 panic=-1 l2_cpus=${L2_CPUS:-2} flood_mib=${FLOOD_MIB:-8}"
 	append+="${CASES:+ cases=\"$CASES\"}"
-	l1_qemu "$L1_TIMEOUT" 1 "$kdir/boot/vmlinuz-$ver" \
-		"$OUT/initramfs-l1.cpio.gz" "$append" 2>&1 | sed -u 's/\r$//' | tee "$OUT/console.log" |
+	{
+		l1_qemu "$L1_TIMEOUT" 1 "$kdir/boot/vmlinuz-$ver" \
+			"$OUT/initramfs-l1.cpio.gz" "$append" 2>&1
+		echo $? > "$OUT/qemu.status"
+	} | sed -u 's/\r$//' | tee "$OUT/console.log" |
 		sed -u -n 's/^\(\[[^]]*\] \)\?vmm-test: //p' | tee "$OUT/result.log" || true
+	# timeout(1) says 124 (137 after its -k): the L1 stopped making progress.
+	case $(cat "$OUT/qemu.status") in
+	124|137) echo "# the L1 VM timed out after $L1_TIMEOUT s" ;;
+	esac
 	grep -q '^end$' "$OUT/result.log" || { echo "not ok - L1 finished"; rc=1; }
 	grep -q '^not ok' "$OUT/result.log" && rc=1
 	pass=$(grep -c '^ok' "$OUT/result.log" || true)
