@@ -120,7 +120,7 @@ l1_qemu()
 # shellcheck disable=SC2034 # ko is the caller's
 l1_kernel()
 {
-	ver=${L1_VER:-$(l1_newest_612)}
+	ver=${L1_VER:-$(headers_version 6.12)}
 	[[ -n $ver ]] || { echo "$1: no linux-headers-6.12.*-amd64" >&2; exit 1; }
 	kdir=${L1_KDIR:-$TOP/build/kernels/$ver}
 	ko=${L1_KO:-$OUT/kmod/vconsole/ktstr_vconsole.ko}
@@ -145,10 +145,14 @@ l1_hung()
 		"$1/console.log"
 }
 
-# l1_newest_612: the newest installed linux-headers-6.12.*-amd64 release.
-l1_newest_612()
+# headers_version SERIES: the newest installed Debian headers of SERIES,
+# e.g. 6.1 -> 6.1.0-56-amd64, 6.12 -> 6.12.117+deb12-amd64; not the -rt
+# or -cloud flavours.
+headers_version()
 {
-	find /usr/src -mindepth 1 -maxdepth 1 -printf '%f\n' |
-		sed -n 's/^linux-headers-\(6\.12\.[0-9][^-]*-amd64\)$/\1/p' |
-		sort -V | tail -n 1
+	local re="^${1//./\\.}\\.[0-9][^-]*(-[0-9]+)?-amd64\$" d
+
+	for d in /usr/src/linux-headers-"$1".*-amd64; do
+		echo "${d#/usr/src/linux-headers-}"
+	done | { grep -E "$re" || true; } | sort -V | tail -n 1
 }

@@ -87,17 +87,6 @@ fail()
 	kfail=$((kfail + 1))
 }
 
-# The newest Debian headers of series $1, e.g. 6.1 -> 6.1.0-56-amd64,
-# 6.12 -> 6.12.117+deb12-amd64; not the -rt or -cloud flavours.
-headers_version()
-{
-	local re="^${1//./\\.}\\.[0-9][^-]*(-[0-9]+)?-amd64\$" d
-
-	for d in /usr/src/linux-headers-"$1".*-amd64; do
-		echo "${d#/usr/src/linux-headers-}"
-	done | { grep -E "$re" || true; } | sort -V | tail -n 1
-}
-
 fetch_kernel()
 {
 	kernel_unpack "$ver" "$BUILD/kernels/$ver"

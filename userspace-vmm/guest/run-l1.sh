@@ -68,7 +68,7 @@ make_initramfs()
 
 main()
 {
-	local rc=0 append pass fail
+	local rc=0 append pass fail st
 
 	mkdir -p "$OUT"
 	kernel_unpack "$ver" "$kdir"
@@ -78,9 +78,10 @@ main()
 	append="console=ttyS0 panic=-1 l2_cpus=${L2_CPUS:-2} flood_mib=${FLOOD_MIB:-8}"
 	append+="${CASES:+ cases=\"$CASES\"}"
 	{
+		st=0
 		l1_qemu "$L1_TIMEOUT" 1 "$kdir/boot/vmlinuz-$ver" \
-			"$OUT/initramfs-l1.cpio.gz" "$append" 2>&1
-		echo $? > "$OUT/qemu.status"
+			"$OUT/initramfs-l1.cpio.gz" "$append" 2>&1 || st=$?
+		echo $st > "$OUT/qemu.status"
 	} | sed -u 's/\r$//' | tee "$OUT/console.log" |
 		sed -u -n 's/^\(\[[^]]*\] \)\?vmm-test: //p' | tee "$OUT/result.log" || true
 	# timeout(1) says 124 (137 after its -k): the L1 stopped making progress.
