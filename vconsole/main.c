@@ -36,8 +36,8 @@ static void vc_abi_checks(void)
 	BUILD_BUG_ON(sizeof(struct ktstr_vc_call) != 8);
 	BUILD_BUG_ON(sizeof(struct ktstr_vc_mmio) != 24);
 	BUILD_BUG_ON(sizeof(struct ktstr_vc_info) != 48);
-	BUILD_BUG_ON(sizeof(struct ktstr_vc_queue_stats) != 32);
-	BUILD_BUG_ON(sizeof(struct ktstr_vc_stats) != 376);
+	BUILD_BUG_ON(sizeof(struct ktstr_vc_queue_stats) != 48);
+	BUILD_BUG_ON(sizeof(struct ktstr_vc_stats) != 480);
 }
 
 /*

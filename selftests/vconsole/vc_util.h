@@ -27,8 +27,8 @@ static_assert(sizeof(struct ktstr_vc_kick) == 8, "ktstr_vc_kick size");
 static_assert(sizeof(struct ktstr_vc_call) == 8, "ktstr_vc_call size");
 static_assert(sizeof(struct ktstr_vc_mmio) == 24, "ktstr_vc_mmio size");
 static_assert(sizeof(struct ktstr_vc_info) == 48, "ktstr_vc_info size");
-static_assert(sizeof(struct ktstr_vc_queue_stats) == 32, "ktstr_vc_queue_stats size");
-static_assert(sizeof(struct ktstr_vc_stats) == 376, "ktstr_vc_stats size");
+static_assert(sizeof(struct ktstr_vc_queue_stats) == 48, "ktstr_vc_queue_stats size");
+static_assert(sizeof(struct ktstr_vc_stats) == 480, "ktstr_vc_stats size");
 
 #define VC_CTRL_PATH		"/dev/" KTSTR_VC_CTRL_NAME
 

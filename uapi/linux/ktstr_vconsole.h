@@ -18,8 +18,15 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-/* Bumped on every incompatible change; reported by KTSTR_VC_GET_INFO. */
-#define KTSTR_VC_ABI_VERSION		1
+/*
+ * Bumped on every incompatible change; reported by KTSTR_VC_GET_INFO.
+ * 2: per-queue runs and weight_stops, rx_discarded (struct ktstr_vc_stats
+ * grew, so KTSTR_VC_GET_STATS has a new number); session ioctls answer
+ * ENOTCONN once the session has begun to end; DETACH needs the owner;
+ * FEATURES_OK refuses features never offered and a driver without
+ * VIRTIO_F_VERSION_1.
+ */
+#define KTSTR_VC_ABI_VERSION		2
 
 #define KTSTR_VC_CTRL_NAME		"ktstr-vconsole"
 #define KTSTR_VC_PORT0_NAME		"ktstr-console"
@@ -117,6 +124,8 @@ struct ktstr_vc_queue_stats {
 	__u64 chains;			/* chains returned to the used ring */
 	__u64 kicks;			/* notifications, eventfd or MMIO */
 	__u64 interrupts;		/* calls raised after this queue's work */
+	__u64 runs;			/* times the device walked the ring */
+	__u64 weight_stops;		/* runs that stopped at their weight */
 };
 
 /*
@@ -140,6 +149,7 @@ struct ktstr_vc_stats {
 	__u64 bad_ring;			/* ring index or address invalid */
 	__u64 bad_control;		/* malformed or unexpected control msg */
 	__u64 torn_writes;		/* RX chain returned with len 0 */
+	__u64 rx_discarded;		/* host bytes a device reset forgot */
 	__u64 reserved[8];
 };
 
