@@ -157,19 +157,21 @@ static u32 vc_ctrl_read(struct vc_dev *dev, struct vc_ctrl_wire *w)
 	return got;
 }
 
-/* c_ovq: messages from the guest.  True if the run stopped at the cap. */
+/* c_ovq: messages from the guest.  True if the run stopped at its weight. */
 bool vc_ctrl_tx(struct vc_dev *dev)
 {
 	unsigned int qi = KTSTR_VC_Q_CTRL_TX;
-	unsigned int chains = 0;
+	struct vc_budget b = { 0 };
 	struct vc_ctrl_wire w;
 	u32 got;
+	int ret;
 
 	if (!vc_queue_usable(dev, qi))
 		return false;
-	while (chains < VC_CTRL_CHAINS_RUN_MAX && vc_vring_peek(dev, qi) > 0) {
-		chains++;
+	dev->stats.queue[qi].runs++;
+	while ((ret = vc_vring_peek(dev, qi, &b)) > 0) {
 		got = vc_ctrl_read(dev, &w);
+		vc_budget_charge(&b, &dev->chain, got);
 		vc_vring_consume(dev, qi, got);
 		if (got == sizeof(w))
 			vc_ctrl_handle(dev, &w);
@@ -179,7 +181,7 @@ bool vc_ctrl_tx(struct vc_dev *dev)
 	}
 	if (vc_vring_publish(dev, qi))
 		vc_signal(dev, qi);
-	return chains == VC_CTRL_CHAINS_RUN_MAX;
+	return ret == -EAGAIN;
 }
 
 static size_t vc_ctrl_encode(const struct vc_ctrl_msg *msg, u8 *buf)
@@ -251,16 +253,17 @@ static int vc_ctrl_send_one(struct vc_dev *dev, const u8 *buf, size_t len)
 bool vc_ctrl_rx(struct vc_dev *dev)
 {
 	unsigned int qi = KTSTR_VC_Q_CTRL_RX;
-	unsigned int chains = 0;
 	u8 buf[sizeof(struct vc_ctrl_wire) + VC_CTRL_NAME_MAX];
+	struct vc_budget b = { 0 };
+	int ret = 0;
 
 	if (!dev->ctrl_len || !vc_queue_usable(dev, qi))
 		return false;
-	while (dev->ctrl_len && chains < VC_CTRL_CHAINS_RUN_MAX &&
-	       vc_vring_peek(dev, qi) > 0) {
+	dev->stats.queue[qi].runs++;
+	while (dev->ctrl_len && (ret = vc_vring_peek(dev, qi, &b)) > 0) {
 		size_t need = vc_ctrl_encode(&dev->ctrl_out[dev->ctrl_head], buf);
 
-		chains++;
+		vc_budget_charge(&b, &dev->chain, need);
 		/* A small chain may be followed by one that fits: go on. */
 		if (!dev->chain.bad && vc_chain_rx_room(&dev->chain) < need) {
 			vc_reject(dev, &dev->stats.bad_control,
@@ -274,5 +277,5 @@ bool vc_ctrl_rx(struct vc_dev *dev)
 	}
 	if (vc_vring_publish(dev, qi))
 		vc_signal(dev, qi);
-	return dev->ctrl_len && chains == VC_CTRL_CHAINS_RUN_MAX;
+	return ret == -EAGAIN;
 }

@@ -110,50 +110,57 @@ static int vc_tx_chain(struct vc_dev *dev, struct vc_port *port)
 }
 
 /*
- * Move TX chains into the host buffer, at most VC_TX_RUN_MAX bytes in one
- * run.  Returns true when the run stopped at that cap: the caller runs
- * the queue again without waiting for a kick.
+ * After a TX run: true to run again at once (it stopped at its weight,
+ * kicks stay off); else kicks go back on, unless port 1 polls (see
+ * vc_tx_poll_arm).  A run that stalled for the reader or found the ring
+ * broken asks for kicks without looking again.
+ */
+static bool vc_tx_run_end(struct vc_dev *dev, unsigned int qi, int ret,
+			  bool poll)
+{
+	if (ret == -EAGAIN)
+		return true;
+	if (ret) {
+		vc_vring_set_notify(dev, qi, true);
+		return false;
+	}
+	if (poll && vc_tx_poll_arm(dev))
+		return false;
+	return vc_vring_notify_on(dev, qi);
+}
+
+/*
+ * Move TX chains into the host buffer, one weighted run.  Returns true
+ * when the caller must run the queue again without waiting for a kick.
  */
 bool vc_port_tx(struct vc_dev *dev, unsigned int port_id, bool notify)
 {
 	struct vc_port *port = &dev->slot->port[port_id];
 	unsigned int qi = vc_txq(port_id);
-	size_t bytes = 0;
-	int ret = 0;
+	struct vc_budget b = { 0 };
+	int ret;
 
 	if (!vc_queue_usable(dev, qi))
 		return false;
 
+	dev->stats.queue[qi].runs++;
 	vc_vring_set_notify(dev, qi, false);
 	mutex_lock(&port->lock);
-	while (bytes < VC_TX_RUN_MAX) {
-		ret = vc_vring_peek(dev, qi);
-		if (ret <= 0)
-			break;
+	while ((ret = vc_vring_peek(dev, qi, &b)) > 0) {
 		ret = vc_tx_chain(dev, port);
 		if (ret < 0)
 			break;
 		vc_vring_consume(dev, qi, 0);
-		bytes += ret;
+		vc_budget_charge(&b, &dev->chain, ret);
 	}
 	mutex_unlock(&port->lock);
 
-	dev->stats.queue[qi].bytes += bytes;
-	if (bytes)
+	dev->stats.queue[qi].bytes += b.bytes;
+	if (b.bytes)
 		vc_port_tx_stored(port);
-	if (vc_vring_publish(dev, qi) && bytes && notify)
+	if (vc_vring_publish(dev, qi) && b.bytes && notify)
 		vc_signal(dev, qi);
-	/* At the cap the run goes on, kicks still off. */
-	if (bytes >= VC_TX_RUN_MAX)
-		return true;
-	/* Stalled for the reader, or a broken ring: no looking again. */
-	if (ret) {
-		vc_vring_set_notify(dev, qi, true);
-		return false;
-	}
-	if (bytes && notify && port_id == 1 && vc_tx_poll_arm(dev))
-		return false;
-	return vc_vring_notify_on(dev, qi);
+	return vc_tx_run_end(dev, qi, ret, b.bytes && notify && port_id == 1);
 }
 
 /* Fill the peeked chain from the host buffer: bytes written, or <0 torn. */
@@ -189,31 +196,25 @@ static bool vc_port_rx_allowed(struct vc_dev *dev, unsigned int port_id)
 }
 
 /*
- * Deliver host bytes into RX chains, at most VC_RX_CHAINS_RUN_MAX chains
- * in one run.  A torn chain goes back with len 0, keeps its bytes, and
- * ends the run.  Returns true when the run stopped at the chain cap.
+ * Deliver host bytes into RX chains, one weighted run.  A torn chain goes
+ * back with len 0, keeps its bytes, and ends the run.  Returns true when
+ * the run stopped at its weight.
  */
 bool vc_port_rx(struct vc_dev *dev, unsigned int port_id)
 {
 	struct vc_port *port = &dev->slot->port[port_id];
 	unsigned int qi = vc_rxq(port_id);
-	unsigned int chains = 0;
-	size_t bytes = 0;
-	bool more = false;
-	int n;
+	struct vc_budget b = { 0 };
+	int ret = 0, n;
 
 	mutex_lock(&port->lock);
 	if (!vc_buf_len(&port->rx) || !vc_port_rx_allowed(dev, port_id))
 		goto out;
-	while (vc_buf_len(&port->rx)) {
-		if (chains == VC_RX_CHAINS_RUN_MAX) {
-			more = true;
-			break;
-		}
-		if (vc_vring_peek(dev, qi) <= 0)
-			break;
-		chains++;
+	dev->stats.queue[qi].runs++;
+	while (vc_buf_len(&port->rx) &&
+	       (ret = vc_vring_peek(dev, qi, &b)) > 0) {
 		n = vc_rx_fill(dev, port);
+		vc_budget_charge(&b, &dev->chain, max(n, 0));
 		if (n < 0) {
 			vc_reject(dev, &dev->stats.torn_writes,
 				  "port %u RX head %u torn; bytes kept",
@@ -223,15 +224,42 @@ bool vc_port_rx(struct vc_dev *dev, unsigned int port_id)
 		}
 		vc_vring_consume(dev, qi, n);
 		vc_buf_consume(&port->rx, n);
-		bytes += n;
 	}
 out:
 	mutex_unlock(&port->lock);
 
-	dev->stats.queue[qi].bytes += bytes;
-	if (bytes)
+	dev->stats.queue[qi].bytes += b.bytes;
+	if (b.bytes)
 		vc_port_rx_taken(port);
-	if (vc_vring_publish(dev, qi) && bytes)
+	if (vc_vring_publish(dev, qi) && b.bytes)
 		vc_signal(dev, qi);
-	return more;
+	return ret == -EAGAIN;
+}
+
+/*
+ * A device reset forgets the host bytes still queued for the guest: the
+ * kernel that comes up next is another guest, and a stale 0xD3 would
+ * power it off at once (the reference device clears them too).
+ */
+void vc_port_rx_discard(struct vc_dev *dev)
+{
+	size_t n, total = 0;
+	unsigned int i;
+
+	for (i = 0; i < KTSTR_VC_NUM_PORTS; i++) {
+		struct vc_port *port = &dev->slot->port[i];
+
+		mutex_lock(&port->lock);
+		n = vc_buf_len(&port->rx);
+		vc_buf_consume(&port->rx, n);
+		mutex_unlock(&port->lock);
+		if (n)
+			vc_port_rx_taken(port);
+		total += n;
+	}
+	if (!total)
+		return;
+	dev->stats.rx_discarded += total;
+	vc_log(dev, "device reset: %zu host bytes for the old guest discarded",
+	       total);
 }

@@ -41,23 +41,35 @@ static void vc_abi_checks(void)
 }
 
 /*
- * A rejected guest action: count it in its statistics class and say so,
- * rate limited because a hostile guest can repeat it at will.
+ * A line about what this instance's guest did, rate limited per instance
+ * because a hostile guest can repeat it at will: one guest's flood must
+ * not silence another slot's lines.
  */
-void vc_reject(struct vc_dev *dev, u64 *counter, const char *fmt, ...)
+void vc_log(struct vc_dev *dev, const char *fmt, ...)
 {
-	static DEFINE_RATELIMIT_STATE(rs, DEFAULT_RATELIMIT_INTERVAL,
-				      DEFAULT_RATELIMIT_BURST);
 	struct va_format vaf;
 	va_list args;
 
-	(*counter)++;
-	if (!__ratelimit(&rs))
+	if (!__ratelimit(&dev->ratelimit))
 		return;
 	va_start(args, fmt);
 	vaf.fmt = fmt;
 	vaf.va = &args;
 	pr_warn("slot %d: %pV\n", vc_slot_id(dev), &vaf);
+	va_end(args);
+}
+
+/* A rejected guest action: count it in its statistics class and say so. */
+void vc_reject(struct vc_dev *dev, u64 *counter, const char *fmt, ...)
+{
+	struct va_format vaf;
+	va_list args;
+
+	(*counter)++;
+	va_start(args, fmt);
+	vaf.fmt = fmt;
+	vaf.va = &args;
+	vc_log(dev, "%pV", &vaf);
 	va_end(args);
 }
 
@@ -105,14 +117,26 @@ static int vc_attach(struct vc_dev *dev, struct ktstr_vc_attach __user *uarg)
 }
 
 /* End the session; the slot is free for the next instance. */
-static int vc_detach(struct vc_dev *dev)
+static void vc_end(struct vc_dev *dev)
 {
 	struct vc_slot *slot = dev->slot;
 
-	if (!slot)
-		return -ENOTCONN;
 	vc_session_end(dev);
 	vc_slot_release(slot);
+}
+
+/*
+ * Only the VMM that attached may end its session early, as only vhost's
+ * owner may reset it: not a forked child, nor a process the fd was
+ * passed to.  They end it by closing the last reference.
+ */
+static int vc_detach(struct vc_dev *dev)
+{
+	if (!dev->slot)
+		return -ENOTCONN;
+	if (dev->mm != current->mm)
+		return -EPERM;
+	vc_end(dev);
 	return 0;
 }
 
@@ -178,7 +202,10 @@ static int vc_get_stats(struct vc_dev *dev, struct ktstr_vc_stats __user *uarg)
 static long vc_session_ioctl(struct vc_dev *dev, unsigned int cmd,
 			     void __user *uarg)
 {
-	if (!dev->slot)
+	long ret;
+
+	/* A session that has begun to end takes nothing new (struct vc_dev). */
+	if (!dev->slot || dev->ending)
 		return -ENOTCONN;
 	/* Guest memory is the owner's memory: only it may drive the device. */
 	if (dev->mm != current->mm)
@@ -188,7 +215,10 @@ static long vc_session_ioctl(struct vc_dev *dev, unsigned int cmd,
 	case KTSTR_VC_MMIO:
 		return vc_mmio(dev, uarg);
 	case KTSTR_VC_SET_MEM_TABLE:
-		return vc_mem_set(dev, uarg);
+		ret = vc_mem_set(dev, uarg);
+		if (!ret)
+			vc_mem_changed(dev);
+		return ret;
 	case KTSTR_VC_SET_KICK_FD:
 		return vc_set_kick(dev, uarg);
 	case KTSTR_VC_SET_CALL_FD:
@@ -254,6 +284,8 @@ static int vc_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 	mutex_init(&dev->session_lock);
 	mutex_init(&dev->lock);
+	ratelimit_state_init(&dev->ratelimit, DEFAULT_RATELIMIT_INTERVAL,
+			     DEFAULT_RATELIMIT_BURST);
 	vc_mmio_reset(dev);
 	vc_ctrl_reset(dev);
 	file->private_data = dev;
@@ -265,8 +297,10 @@ static int vc_release(struct inode *inode, struct file *file)
 	struct vc_dev *dev = file->private_data;
 
 	mutex_lock(&dev->session_lock);
-	vc_detach(dev);
+	if (dev->slot)
+		vc_end(dev);
 	mutex_unlock(&dev->session_lock);
+	ratelimit_state_exit(&dev->ratelimit);
 	mutex_destroy(&dev->lock);
 	mutex_destroy(&dev->session_lock);
 	kvfree(dev);

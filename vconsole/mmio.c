@@ -323,6 +323,17 @@ static bool vc_status_step_valid(u32 old, u32 new_bits)
 	}
 }
 
+/*
+ * Virtio 1.2 2.2.2: the device must not accept features it did not offer,
+ * nor a virtio-mmio version 2 driver without VERSION_1: FEATURES_OK then
+ * stays clear, which is how the driver learns it.
+ */
+static bool vc_features_acceptable(const struct vc_dev *dev)
+{
+	return !(dev->driver_features & ~vc_device_features()) &&
+	       (dev->driver_features & BIT_ULL(VIRTIO_F_VERSION_1));
+}
+
 static void vc_write_status(struct vc_dev *dev, u32 val)
 {
 	u32 old = dev->status;
@@ -341,16 +352,21 @@ static void vc_write_status(struct vc_dev *dev, u32 val)
 			  old, val);
 		return;
 	}
+	if ((val & ~old & VIRTIO_CONFIG_S_FEATURES_OK) &&
+	    !vc_features_acceptable(dev)) {
+		vc_reject(dev, &dev->stats.bad_features,
+			  "FEATURES_OK refused for driver features %#llx",
+			  dev->driver_features);
+		return;
+	}
 	dev->status = val;
 
 	if (val & ~old & VIRTIO_CONFIG_S_DRIVER_OK)
 		vc_driver_ok_landed(dev);
 	if (val & ~old & VIRTIO_CONFIG_S_FAILED)
-		pr_warn_ratelimited("slot %d: driver set FAILED (status %#x)\n",
-				    vc_slot_id(dev), val);
+		vc_log(dev, "driver set FAILED (status %#x)", val);
 	else if ((val & ~old & VIRTIO_CONFIG_S_DRIVER_OK) && !vc_multiport(dev))
-		pr_warn_ratelimited("slot %d: DRIVER_OK without F_MULTIPORT; port 1 will not work\n",
-				    vc_slot_id(dev));
+		vc_log(dev, "DRIVER_OK without F_MULTIPORT; port 1 will not work");
 }
 
 static void vc_reg_write(struct vc_dev *dev, u32 offset, u32 val)

@@ -16,17 +16,44 @@
 #include <linux/hrtimer.h>
 #include <linux/mutex.h>
 #include <linux/poll.h>
+#include <linux/ratelimit.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/wait.h>
 #include <linux/ktstr_vconsole.h>
 
-/* Per-descriptor and per-run bounds, as in the reference device. */
+/* A TX descriptor's bytes beyond this are not taken (reference device). */
 #define VC_TX_DESC_MAX		(32 * 1024)
-#define VC_TX_RUN_MAX		(256 * 1024)
 #define VC_TX_POLL_MAX_US	(1000U * 1000)
-#define VC_RX_CHAINS_RUN_MAX	64
-#define VC_CTRL_CHAINS_RUN_MAX	32
+
+/*
+ * A run's weight (vhost_exceeds_weight(), after CVE-2019-3900): every loop
+ * over guest chains stops at a count of chains, of descriptors read and of
+ * bytes moved, whichever comes first, so chains that carry nothing still
+ * end a run.  A run at its weight requeues its queue; the worker
+ * reschedules between runs.  DESCS is one chain as long as the largest
+ * queue: every run takes at least one chain.
+ */
+#define VC_WEIGHT_BYTES		(256 * 1024)
+#define VC_WEIGHT_DESCS		KTSTR_VC_QUEUE_MAX
+#define VC_WEIGHT_PORT_CHAINS	64
+#define VC_WEIGHT_CTRL_CHAINS	32
+
+/* How much of its weight a run has used. */
+struct vc_budget {
+	unsigned int chains;
+	unsigned int descs;
+	size_t bytes;
+};
+
+/*
+ * The drains of a reset and of a session's end take what the guest had
+ * made available when they began (vc_vring_freeze); the reset drain, in
+ * the vCPU's own ioctl, in at most this many runs per queue (a full ring
+ * of honest chains), the final drain in at most this long in all.
+ */
+#define VC_DRAIN_RUNS_MAX	(KTSTR_VC_QUEUE_MAX / VC_WEIGHT_PORT_CHAINS)
+#define VC_FINAL_DRAIN_MS	1000
 
 /* Control messages the host can have queued at once (2 + 3 + 2). */
 #define VC_CTRL_OUT_MAX		8
@@ -90,6 +117,7 @@ struct vc_seg {
 struct vc_chain {
 	u16 head;
 	unsigned int nsegs;
+	unsigned int ndescs;		/* descriptors read, for the weight */
 	const char *bad;		/* why it is malformed: use none of it */
 	bool bad_seg;			/* some segment is outside memory */
 	bool truncated;			/* a TX descriptor over VC_TX_DESC_MAX */
@@ -112,6 +140,8 @@ struct vc_queue {
 	u16 last_avail;			/* next avail entry to take */
 	u16 used_idx;			/* next used entry to fill */
 	u16 used_published;		/* used->idx the guest can see */
+	bool frozen;			/* a drain: avail->idx is not re-read */
+	bool notify_off;		/* used->flags says NO_NOTIFY */
 };
 
 struct vc_kick {
@@ -130,13 +160,23 @@ struct vc_ctrl_msg {
 	const char *name;		/* PORT_NAME payload, or NULL */
 };
 
+/*
+ * Lifetime: allocated at open(), freed at the last close(); a session runs
+ * from ATTACH to DETACH or that close.  Session end goes one way: ending
+ * is set first (every session ioctl then answers ENOTCONN, so nothing
+ * new can be registered), the kick entries come off their eventfds, the
+ * slot stops reaching us, the worker cancels its timer, drains and
+ * stops; only then do the call eventfd, memory table and mm go.
+ */
 struct vc_dev {
 	struct mutex session_lock;	/* attach and detach */
 	struct mutex lock;		/* everything below but pending */
 	struct vc_slot *slot;		/* NULL when detached */
+	bool ending;			/* the session has begun to end */
 	struct mm_struct *mm;		/* the VMM's, while attached */
-	struct task_struct *worker;
+	struct task_struct *worker;	/* held (get_task_struct) while set */
 	struct completion worker_started;
+	struct ratelimit_state ratelimit;	/* this instance's log lines */
 	unsigned long pending;		/* queues with work, atomic bitops */
 	struct eventfd_ctx *call;
 	struct vc_mem *mem;
@@ -172,6 +212,8 @@ static inline int vc_slot_id(const struct vc_dev *dev)
 }
 
 /* main.c */
+__printf(2, 3)
+void vc_log(struct vc_dev *dev, const char *fmt, ...);
 __printf(3, 4)
 void vc_reject(struct vc_dev *dev, u64 *counter, const char *fmt, ...);
 
@@ -203,7 +245,11 @@ void __user *vc_mem_translate(const struct vc_dev *dev, u64 gpa, u64 len);
 /* vring.c */
 bool vc_vring_map(struct vc_dev *dev, unsigned int qi);
 bool vc_queue_usable(struct vc_dev *dev, unsigned int qi);
-int vc_vring_peek(struct vc_dev *dev, unsigned int qi);
+void vc_vring_freeze(struct vc_dev *dev, unsigned int qi);
+int vc_vring_peek(struct vc_dev *dev, unsigned int qi,
+		  const struct vc_budget *b);
+void vc_budget_charge(struct vc_budget *b, const struct vc_chain *c,
+		      size_t bytes);
 void vc_vring_consume(struct vc_dev *dev, unsigned int qi, u32 len);
 bool vc_vring_publish(struct vc_dev *dev, unsigned int qi);
 void vc_vring_set_notify(struct vc_dev *dev, unsigned int qi, bool on);
@@ -213,6 +259,7 @@ bool vc_vring_wants_interrupt(struct vc_dev *dev, unsigned int qi);
 /* data.c */
 bool vc_port_tx(struct vc_dev *dev, unsigned int port_id, bool notify);
 bool vc_port_rx(struct vc_dev *dev, unsigned int port_id);
+void vc_port_rx_discard(struct vc_dev *dev);
 
 /* control.c */
 void vc_ctrl_reset(struct vc_dev *dev);
@@ -228,6 +275,7 @@ bool vc_tx_poll_arm(struct vc_dev *dev);
 int vc_set_kick(struct vc_dev *dev, struct ktstr_vc_kick __user *uarg);
 int vc_set_call(struct vc_dev *dev, struct ktstr_vc_call __user *uarg);
 void vc_device_reset(struct vc_dev *dev);
+void vc_mem_changed(struct vc_dev *dev);
 
 /* port.c */
 int vc_ports_init(struct vc_slot *slots, unsigned int nr);

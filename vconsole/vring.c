@@ -70,15 +70,13 @@ bool vc_queue_usable(struct vc_dev *dev, unsigned int qi)
 	return vc_vring_map(dev, qi);
 }
 
-/* Has the driver made another chain available?  1 yes, 0 no, <0 broken. */
-static int vc_vring_avail(struct vc_dev *dev, unsigned int qi)
+/* Read avail->idx: 0, or <0 if it is unreadable or moved too far. */
+static int vc_vring_fetch_idx(struct vc_dev *dev, unsigned int qi)
 {
 	struct vc_queue *vq = &dev->vq[qi];
 	__le16 raw;
 	u16 idx;
 
-	if (vq->last_avail != vq->avail_idx)
-		return 1;
 	if (get_user(raw, (__le16 __user *)(vq->avail_ua + VC_AVAIL_IDX)))
 		return -EFAULT;
 	idx = le16_to_cpu(raw);
@@ -89,11 +87,37 @@ static int vc_vring_avail(struct vc_dev *dev, unsigned int qi)
 		return -EINVAL;
 	}
 	vq->avail_idx = idx;
-	if (idx == vq->last_avail)
-		return 0;
 	/* Read the ring entries only after the index that published them. */
 	smp_rmb();
-	return 1;
+	return 0;
+}
+
+/* Has the driver made another chain available?  1 yes, 0 no, <0 broken. */
+static int vc_vring_avail(struct vc_dev *dev, unsigned int qi)
+{
+	struct vc_queue *vq = &dev->vq[qi];
+	int ret;
+
+	if (vq->last_avail != vq->avail_idx)
+		return 1;
+	if (vq->frozen)
+		return 0;
+	ret = vc_vring_fetch_idx(dev, qi);
+	if (ret)
+		return ret;
+	return vq->avail_idx != vq->last_avail;
+}
+
+/*
+ * A drain takes what the driver has made available now and no more: a
+ * guest that goes on posting chains cannot keep it going.  The queue
+ * thaws at the device reset that follows every drain.
+ */
+void vc_vring_freeze(struct vc_dev *dev, unsigned int qi)
+{
+	if (vc_queue_usable(dev, qi))
+		vc_vring_fetch_idx(dev, qi);
+	dev->vq[qi].frozen = true;
 }
 
 static int vc_vring_head(struct vc_dev *dev, unsigned int qi, u16 *head)
@@ -143,6 +167,7 @@ static int vc_vring_walk(struct vc_dev *dev, unsigned int qi, u16 head)
 
 	c->head = head;
 	c->nsegs = 0;
+	c->ndescs = 0;
 	c->bad = NULL;
 	c->bad_seg = false;
 	c->truncated = false;
@@ -151,6 +176,7 @@ static int vc_vring_walk(struct vc_dev *dev, unsigned int qi, u16 head)
 			c->bad = "chain loops or is longer than the queue";
 			return 0;
 		}
+		c->ndescs++;
 		if (copy_from_user(&d, vq->desc_ua + 16 * i, sizeof(d)))
 			return -EFAULT;
 		flags = le16_to_cpu(d.flags);
@@ -169,11 +195,36 @@ static int vc_vring_walk(struct vc_dev *dev, unsigned int qi, u16 head)
 	}
 }
 
+/* Stop the run here?  Counted: each stop is a run the guest made long. */
+static bool vc_exceeds_weight(struct vc_dev *dev, unsigned int qi,
+			      const struct vc_budget *b)
+{
+	unsigned int chains = qi == KTSTR_VC_Q_CTRL_RX ||
+			      qi == KTSTR_VC_Q_CTRL_TX ?
+			      VC_WEIGHT_CTRL_CHAINS : VC_WEIGHT_PORT_CHAINS;
+
+	if (b->chains < chains && b->descs < VC_WEIGHT_DESCS &&
+	    b->bytes < VC_WEIGHT_BYTES)
+		return false;
+	dev->stats.queue[qi].weight_stops++;
+	return true;
+}
+
+void vc_budget_charge(struct vc_budget *b, const struct vc_chain *c,
+		      size_t bytes)
+{
+	b->chains++;
+	b->descs += c->ndescs;
+	b->bytes += bytes;
+}
+
 /*
  * Look at the next available chain without taking it: 1 with dev->chain
- * filled in, 0 if the ring is empty, <0 if the ring itself is broken.
+ * filled in, 0 if the ring is empty, -EAGAIN if one is waiting but the
+ * run has used its weight b, other <0 if the ring itself is broken.
  */
-int vc_vring_peek(struct vc_dev *dev, unsigned int qi)
+int vc_vring_peek(struct vc_dev *dev, unsigned int qi,
+		  const struct vc_budget *b)
 {
 	u16 head;
 	int ret;
@@ -181,6 +232,8 @@ int vc_vring_peek(struct vc_dev *dev, unsigned int qi)
 	ret = vc_vring_avail(dev, qi);
 	if (ret <= 0)
 		goto out;
+	if (vc_exceeds_weight(dev, qi, b))
+		return -EAGAIN;
 	ret = vc_vring_head(dev, qi, &head);
 	if (ret)
 		goto out;
@@ -252,7 +305,9 @@ bool vc_vring_publish(struct vc_dev *dev, unsigned int qi)
 /*
  * While a run drains a ring the driver need not kick: every chain it adds
  * meanwhile is found anyway (as vhost does).  The store fails only if the
- * VMM unmapped the ring under us; a kick too many is all that costs.
+ * VMM unmapped the ring under us: notify_off then keeps what the guest
+ * last saw, and the next memory table gives the queue a run that asks
+ * for kicks again (vc_mem_changed).
  */
 void vc_vring_set_notify(struct vc_dev *dev, unsigned int qi, bool on)
 {
@@ -260,6 +315,7 @@ void vc_vring_set_notify(struct vc_dev *dev, unsigned int qi, bool on)
 
 	if (put_user(on ? 0 : cpu_to_le16(VRING_USED_F_NO_NOTIFY), flags))
 		return;
+	dev->vq[qi].notify_off = !on;
 }
 
 /*

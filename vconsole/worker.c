@@ -7,14 +7,20 @@
  * queue pending and wakes the instance's kernel thread, which runs on the
  * VMM's mm (kthread_use_mm) so guest memory is plain user memory.  Kicks
  * that arrive while the worker runs coalesce into the pending mask; a run
- * that stops at a per-run cap marks its queue pending again itself.
+ * that stops at its weight marks its queue pending again itself.  The
+ * worker joins the VMM's cgroups and takes its CPUs and nice value, so
+ * what a guest makes it burn is the VMM's to limit (as vhost's worker).
  */
+#include <linux/cgroup.h>
 #include <linux/completion.h>
 #include <linux/eventfd.h>
 #include <linux/file.h>
+#include <linux/jiffies.h>
 #include <linux/kthread.h>
 #include <linux/moduleparam.h>
+#include <linux/sched.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/task.h>
 #include <linux/virtio_mmio.h>
 
 #include "vconsole.h"
@@ -30,11 +36,18 @@ static unsigned int tx_poll_us = 500;
 module_param(tx_poll_us, uint, 0644);
 MODULE_PARM_DESC(tx_poll_us, "After a port-1 TX run that moved bytes, look at the ring again this many microseconds later with guest kicks still off (0: ask for a kick at once; at most 1 s; default 500)");
 
+/*
+ * Also called from the poll timer (hard IRQ) and kick wait-queue
+ * callbacks, without dev->lock: dev->worker is read once.  Session end
+ * clears it only after every caller has been cut off.
+ */
 void vc_queue_work(struct vc_dev *dev, unsigned int qi)
 {
+	struct task_struct *worker = READ_ONCE(dev->worker);
+
 	set_bit(qi, &dev->pending);
-	if (dev->worker)
-		wake_up_process(dev->worker);
+	if (worker)
+		wake_up_process(worker);
 }
 
 /* The call: INTERRUPT_STATUS first, so the guest's handler finds it. */
@@ -99,38 +112,61 @@ static unsigned long vc_run(struct vc_dev *dev, unsigned long work)
 	return again;
 }
 
-/* Both TX queues into the host buffers, without interrupting the guest. */
-static void vc_drain_tx(struct vc_dev *dev)
+/* Drains take the TX chains available now, and no more. */
+static void vc_drain_begin(struct vc_dev *dev)
 {
-	unsigned int port, n;
-
-	for (port = 0; port < KTSTR_VC_NUM_PORTS; port++)
-		for (n = 0; n < KTSTR_VC_QUEUE_MAX; n++)
-			if (!vc_port_tx(dev, port, false))
-				break;
+	vc_vring_freeze(dev, KTSTR_VC_Q_PORT0_TX);
+	vc_vring_freeze(dev, KTSTR_VC_Q_PORT1_TX);
 }
 
 /*
- * The session's last word.  Port 1 never drops, so while its reader is
- * still taking bytes the drain waits for room; a reader that makes no
- * progress for a second (or none at all) ends the wait.
+ * One run of each TX queue into the host buffers, without interrupting
+ * the guest; true if either stopped at its weight.
+ */
+static bool vc_drain_tx(struct vc_dev *dev)
+{
+	bool more = vc_port_tx(dev, 0, false);
+
+	return vc_port_tx(dev, 1, false) || more;
+}
+
+/* Port 1 never drops: its reader has room to make. */
+static bool vc_final_drain_waits(struct vc_port *port)
+{
+	return data_race(READ_ONCE(port->tx_stalled)) && /* lockless hint */
+	       atomic_read(&port->reader_open);
+}
+
+/*
+ * The session's last word, bounded twice: it takes only what the guest
+ * had made available when the session began to end (a guest still
+ * running cannot extend it), and a port-1 reader it waits on for room
+ * gets VC_FINAL_DRAIN_MS in all, however it trickles.
  */
 static void vc_final_drain(struct vc_dev *dev)
 {
 	struct vc_port *port = &dev->slot->port[1];
+	unsigned long end = jiffies + msecs_to_jiffies(VC_FINAL_DRAIN_MS);
+	bool more;
 	u64 out;
 
 	mutex_lock(&dev->lock);
-	vc_drain_tx(dev);
-	while (port->tx_stalled && atomic_read(&port->reader_open)) {
-		out = READ_ONCE(port->tx.out);
-		mutex_unlock(&dev->lock);
-		wait_event_timeout(port->wait, READ_ONCE(port->tx.out) != out ||
-				   !atomic_read(&port->reader_open), HZ);
-		mutex_lock(&dev->lock);
-		if (READ_ONCE(port->tx.out) == out)
+	vc_drain_begin(dev);
+	for (;;) {
+		more = vc_drain_tx(dev);
+		if ((!more && !vc_final_drain_waits(port)) ||
+		    time_after_eq(jiffies, end))
 			break;
-		vc_drain_tx(dev);
+		out = data_race(READ_ONCE(port->tx.out)); /* lockless hint */
+		mutex_unlock(&dev->lock);
+		if (more)
+			cond_resched();
+		else
+			wait_event_timeout(port->wait,
+					   data_race(READ_ONCE(port->tx.out)) != out ||
+					   !atomic_read(&port->reader_open),
+					   max_t(long, end - jiffies, 1));
+		mutex_lock(&dev->lock);
 	}
 	mutex_unlock(&dev->lock);
 }
@@ -162,18 +198,49 @@ static int vc_worker(void *data)
 	}
 	__set_current_state(TASK_RUNNING);
 
+	/* Only this thread arms it, and the final drain does not. */
+	hrtimer_cancel(&dev->tx_poll);
 	vc_final_drain(dev);
 	kthread_unuse_mm(dev->mm);
 	return 0;
 }
 
-/* Status 0: keep what the guest already wrote, then forget the device. */
+/*
+ * Status 0, in the vCPU's own ioctl: keep what the guest already wrote,
+ * forget host bytes meant for the guest that is going away, then forget
+ * the device.  The drain is weighted like any run, at most a ring's
+ * worth; what a hostile guest piled up beyond it goes with the rings.
+ * The first reset of a fresh device (status still 0) keeps host bytes
+ * written before the guest's driver came up.
+ */
 void vc_device_reset(struct vc_dev *dev)
 {
-	if (dev->slot && vc_driver_ok(dev))
-		vc_drain_tx(dev);
+	unsigned int runs;
+
+	if (vc_driver_ok(dev)) {
+		vc_drain_begin(dev);
+		for (runs = 0; runs < VC_DRAIN_RUNS_MAX && vc_drain_tx(dev);
+		     runs++)
+			cond_resched();
+	}
+	if (dev->status)
+		vc_port_rx_discard(dev);
 	vc_mmio_reset(dev);
 	vc_ctrl_reset(dev);
+}
+
+/*
+ * A queue left with kicks off (a poll-window run, then the ring briefly
+ * outside guest memory) gets a run under the new table: the run turns
+ * kicks back on, or the guest would never kick it again.
+ */
+void vc_mem_changed(struct vc_dev *dev)
+{
+	unsigned int qi;
+
+	for (qi = 0; qi < KTSTR_VC_NUM_QUEUES; qi++)
+		if (dev->vq[qi].notify_off)
+			vc_queue_work(dev, qi);
 }
 
 static int vc_kick_wakeup(wait_queue_entry_t *wait, unsigned int mode,
@@ -261,10 +328,29 @@ int vc_set_call(struct vc_dev *dev, struct ktstr_vc_call __user *uarg)
 	return 0;
 }
 
+/*
+ * The worker works for the VMM: its cgroups (cpu.max, cpuset, ...), its
+ * CPUs and its nice value.  The thread has not run yet.
+ */
+static int vc_worker_inherit(struct task_struct *worker)
+{
+	int ret;
+
+	ret = cgroup_attach_task_all(current, worker);
+	if (ret)
+		return ret;
+	ret = set_cpus_allowed_ptr(worker, current->cpus_ptr);
+	if (ret)
+		return ret;
+	set_user_nice(worker, task_nice(current));
+	return 0;
+}
+
 /* Called with dev->lock held, on ATTACH, in the VMM's context. */
 int vc_session_start(struct vc_dev *dev)
 {
 	struct task_struct *worker;
+	int ret;
 
 	dev->mm = get_task_mm(current);
 	if (!dev->mm)
@@ -274,38 +360,47 @@ int vc_session_start(struct vc_dev *dev)
 	init_completion(&dev->worker_started);
 	worker = kthread_create(vc_worker, dev, "ktstr-vc%u", dev->slot->index);
 	if (IS_ERR(worker)) {
-		mmput(dev->mm);
-		dev->mm = NULL;
-		return PTR_ERR(worker);
+		ret = PTR_ERR(worker);
+		goto put_mm;
 	}
-	dev->worker = worker;
+	ret = vc_worker_inherit(worker);
+	if (ret) {
+		/* A thread that never ran exits without calling vc_worker. */
+		kthread_stop(worker);
+		goto put_mm;
+	}
+	get_task_struct(worker);
+	WRITE_ONCE(dev->worker, worker);
 	wake_up_process(worker);
 	/* kthread_stop() skips a thread that never ran: the drain must run. */
 	wait_for_completion(&dev->worker_started);
 	return 0;
+put_mm:
+	mmput(dev->mm);
+	dev->mm = NULL;
+	return ret;
 }
 
 /*
- * End the session (DETACH, close, or the VMM's death): no more kicks, the
- * worker's last drain, then the guest's resources go.  Called without
- * dev->lock (the worker needs it to finish), serialised by session_lock.
+ * End the session (DETACH, close, or the VMM's death), in one direction:
+ * see struct vc_dev.  Called without dev->lock (the worker needs it to
+ * finish), serialised by session_lock.
  */
 void vc_session_end(struct vc_dev *dev)
 {
 	struct vc_slot *slot = dev->slot;
-	struct task_struct *worker;
 	unsigned int qi;
 
-	vc_slot_session_detach(slot);
 	mutex_lock(&dev->lock);
+	dev->ending = true;
 	for (qi = 0; qi < KTSTR_VC_NUM_QUEUES; qi++)
 		vc_kick_remove(&dev->kick[qi]);
-	worker = dev->worker;
-	dev->worker = NULL;
 	mutex_unlock(&dev->lock);
-	kthread_stop(worker);
-	/* Only the worker arms it, and the worker is gone. */
-	hrtimer_cancel(&dev->tx_poll);
+	vc_slot_session_detach(slot);
+	/* Nothing can queue work any more; the worker drains and stops. */
+	kthread_stop(dev->worker);
+	put_task_struct(dev->worker);
+	WRITE_ONCE(dev->worker, NULL);
 
 	mutex_lock(&dev->lock);
 	if (dev->call)
@@ -318,6 +413,7 @@ void vc_session_end(struct vc_dev *dev)
 	vc_ctrl_reset(dev);
 	dev->pending = 0;
 	dev->slot = NULL;
+	dev->ending = false;
 	mutex_unlock(&dev->lock);
 
 	vc_slot_session_finish(slot);

@@ -73,6 +73,15 @@ static __u64 bad_control(struct vc_guest *g)
 	return st.bad_control;
 }
 
+static struct ktstr_vc_queue_stats queue_stats(struct vc_guest *g,
+					       unsigned int q)
+{
+	struct ktstr_vc_stats st = { 0 };
+
+	vc_get_stats(g->fd, &st);
+	return st.queue[q];
+}
+
 TEST_F(ctrl, handle_device_ready_enqueues_port_adds)
 {
 	vc_ctrl_post_rx(&self->g, 8, 64);
@@ -322,6 +331,8 @@ TEST_F(ctrl, c_ovq_chain_cap_requeues_without_kick)
 	vc_kick(&self->g, KTSTR_VC_Q_CTRL_TX);
 	ASSERT_EQ(0, vc_wait_used(&self->g, KTSTR_VC_Q_CTRL_TX, 40, VC_WAIT_MS));
 	ASSERT_EQ(40, bad_control(&self->g));
+	ASSERT_EQ(1, queue_stats(&self->g, KTSTR_VC_Q_CTRL_TX).weight_stops)
+		TH_LOG("the first run must stop at 32 chains, with 8 waiting");
 }
 
 TEST_F(ctrl, handshake_completes_like_linux_driver)

@@ -1026,6 +1026,46 @@ TEST_F(mmio, features_rejected_after_driver_ok)
 	}
 }
 
+/*
+ * Virtio 1.2 2.2.2: the device must not accept a feature it never
+ * offered, nor a version-2 driver without VERSION_1.  FEATURES_OK stays
+ * clear when read back, which is how the driver learns it.
+ */
+static void __assert_features_ok_refused(struct __test_metadata *_metadata,
+					 int line, int fd, __u64 features)
+{
+	struct ktstr_vc_stats before;
+
+	__walk_status(_metadata, line, fd, VC_S_DRV);
+	ASSERT_EQ(0, vc_write_driver_features(fd, features));
+	__get_stats(_metadata, line, fd, &before);
+	__reg_write(_metadata, line, fd, VIRTIO_MMIO_STATUS, VC_S_FEAT);
+	__assert_rejections(_metadata, line, fd, &before, VC_BAD_FEATURES);
+	ASSERT_EQ(VC_S_DRV, __reg_read(_metadata, line, fd, VIRTIO_MMIO_STATUS)) {
+		TH_LOG("line %d: FEATURES_OK accepted for features %#llx",
+		       line, (unsigned long long)features);
+	}
+}
+
+#define assert_features_ok_refused(fd, features) \
+	__assert_features_ok_refused(_metadata, __LINE__, fd, features)
+
+TEST_F(mmio, features_ok_refused_for_feature_never_offered)
+{
+	/* VIRTIO_CONSOLE_F_SIZE (bit 0) is not offered. */
+	assert_features_ok_refused(self->fd, VC_DEVICE_FEATURES | 1);
+}
+
+TEST_F(mmio, features_ok_refused_for_high_page_feature_never_offered)
+{
+	assert_features_ok_refused(self->fd, VC_DEVICE_FEATURES | (1ull << 63));
+}
+
+TEST_F(mmio, features_ok_refused_without_version_1)
+{
+	assert_features_ok_refused(self->fd, VC_F_MULTIPORT);
+}
+
 /* Reset */
 
 TEST_F(mmio, reset_clears_all_state)

@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include "vc_guest_test.h"
 
@@ -198,7 +199,8 @@ TEST_F(tx, port0_tx_vs_port1_tx_routes_to_correct_port)
 
 /*
  * Nine 32 KiB chains are more than one run's 256 KiB: the worker takes
- * eight, then runs again by itself for the ninth.  One kick moves all.
+ * eight, stops at the byte weight, then runs again by itself for the
+ * ninth.  One kick moves all.
  */
 TEST_F(tx, port1_tx_per_call_cap_partial_drain)
 {
@@ -228,6 +230,8 @@ TEST_F(tx, port1_tx_per_call_cap_partial_drain)
 	ASSERT_EQ(1, st.queue[KTSTR_VC_Q_PORT1_TX].kicks);
 	ASSERT_EQ(9, st.queue[KTSTR_VC_Q_PORT1_TX].chains);
 	ASSERT_EQ(9 * max, st.queue[KTSTR_VC_Q_PORT1_TX].bytes);
+	ASSERT_EQ(1, st.queue[KTSTR_VC_Q_PORT1_TX].weight_stops)
+		TH_LOG("the first run must stop at 256 KiB, with a chain waiting");
 	free(got);
 }
 
@@ -362,6 +366,77 @@ TEST_F(tx, port1_tx_chain_added_in_poll_window_taken_without_kick)
 	ASSERT_EQ(0, used_flags(&self->g, KTSTR_VC_Q_PORT1_TX))
 		TH_LOG("an empty look must ask for kicks again, flags %#x",
 		       used_flags(&self->g, KTSTR_VC_Q_PORT1_TX));
+}
+
+struct one_region {
+	struct ktstr_vc_mem_table hdr;
+	struct ktstr_vc_mem_region region;
+};
+
+static int set_one_region(int fd, __u64 gpa, __u64 size, void *hva)
+{
+	struct one_region t = {
+		.hdr.nregions = 1,
+		.region = { .guest_phys_addr = gpa, .size = size,
+			    .userspace_addr = (uintptr_t)hva },
+	};
+
+	return ioctl(fd, KTSTR_VC_SET_MEM_TABLE, &t) ? -errno : 0;
+}
+
+static __u64 bad_ring(struct vc_guest *g)
+{
+	struct ktstr_vc_stats st = { 0 };
+
+	vc_get_stats(g->fd, &st);
+	return st.bad_ring;
+}
+
+/*
+ * A poll-window run leaves kicks off.  If the ring then leaves guest
+ * memory (the VMM's table briefly does not cover it), the look finds the
+ * queue unusable; once a table covers it again, the device must ask for
+ * kicks again, or a guest that sees NO_NOTIFY would never kick it.
+ */
+TEST_F(tx, port1_kicks_back_on_after_ring_returns_to_guest_memory)
+{
+	static const char a[] = "poll window";
+	void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	__u16 flags_after_run;
+	__u64 bad;
+	__s64 end;
+	long old;
+
+	ASSERT_NE(MAP_FAILED, page);
+	old = tx_poll_us_swap(200 * 1000);
+	ASSERT_LE(0, old) TH_LOG("%s: %s", TX_POLL_PARAM, strerror(errno));
+	start_all(_metadata, &self->g);
+	vc_vq_add_buf(&self->g, KTSTR_VC_Q_PORT1_TX,
+		      vc_guest_put(&self->g, a, sizeof(a)), sizeof(a), false);
+	vc_kick(&self->g, KTSTR_VC_Q_PORT1_TX);
+	EXPECT_EQ(0, vc_wait_used(&self->g, KTSTR_VC_Q_PORT1_TX, 1, VC_WAIT_MS));
+	flags_after_run = used_flags(&self->g, KTSTR_VC_Q_PORT1_TX);
+	bad = bad_ring(&self->g);
+	EXPECT_EQ(0, set_one_region(self->g.fd, VC_GUEST_BASE + VC_GUEST_SIZE,
+				    4096, page));
+	/* Evidence of the look that found the ring outside memory. */
+	end = vc_now_ms() + VC_WAIT_MS;
+	while (bad_ring(&self->g) == bad && vc_now_ms() < end)
+		usleep(1000);
+	EXPECT_LT(bad, bad_ring(&self->g));
+	EXPECT_EQ(0, set_one_region(self->g.fd, VC_GUEST_BASE, VC_GUEST_SIZE,
+				    self->g.mem));
+	end = vc_now_ms() + VC_WAIT_MS;
+	while (used_flags(&self->g, KTSTR_VC_Q_PORT1_TX) && vc_now_ms() < end)
+		usleep(1000);
+	tx_poll_us_swap(old);
+	munmap(page, 4096);
+
+	ASSERT_EQ(VRING_USED_F_NO_NOTIFY, flags_after_run)
+		TH_LOG("kicks must be off in the poll window");
+	ASSERT_EQ(0, used_flags(&self->g, KTSTR_VC_Q_PORT1_TX))
+		TH_LOG("NO_NOTIFY left set after the ring came back");
 }
 
 TEST_F(tx, interrupt_ack_clears_vring_bit)

@@ -7,6 +7,8 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -240,7 +242,7 @@ struct vring_used_elem vc_used_elem(struct vc_guest *g, unsigned int q,
 	return vq->used->ring[i % vq->num];
 }
 
-static __s64 vc_now_ms(void)
+__s64 vc_now_ms(void)
 {
 	struct timespec ts;
 
@@ -361,4 +363,55 @@ int vc_guest_handshake(struct vc_guest *g)
 			return -EPROTO;
 	vc_ctrl_send(g, 1, VIRTIO_CONSOLE_PORT_OPEN, 1);
 	return vc_wait_used(g, KTSTR_VC_Q_CTRL_TX, 4, VC_WAIT_MS);
+}
+
+/*
+ * A second guest vCPU re-posting head 0 without end, as fast as the
+ * device takes it back: the avail ring never runs dry, so a device whose
+ * runs stop only when it does never stops.  It keeps at most num entries
+ * outstanding (more would be a refused index jump, not a long run).
+ */
+static void *vc_reposter_fn(void *arg)
+{
+	struct vc_reposter *r = arg;
+	struct vc_vq *vq = &r->g->vq[r->q];
+	__s64 end = vc_now_ms() + r->ms;
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE) &&
+	       vc_now_ms() < end) {
+		__u16 used = vc_used_idx(r->g, r->q);
+		bool posted = false;
+
+		while ((__u16)(vq->avail_idx - used) < vq->num) {
+			vq->avail->ring[vq->avail_idx % vq->num] = 0;
+			vq->avail_idx++;
+			r->posted++;
+			posted = true;
+		}
+		__atomic_store_n(&vq->avail->idx, vq->avail_idx,
+				 __ATOMIC_RELEASE);
+		if (posted)
+			vc_kick(r->g, r->q);
+		else
+			sched_yield();
+	}
+	return NULL;
+}
+
+int vc_reposter_start(struct vc_reposter *r, struct vc_guest *g,
+		      unsigned int q, int ms)
+{
+	r->g = g;
+	r->q = q;
+	r->ms = ms;
+	r->stop = false;
+	r->posted = 0;
+	return -pthread_create(&r->th, NULL, vc_reposter_fn, r);
+}
+
+__u64 vc_reposter_stop(struct vc_reposter *r)
+{
+	__atomic_store_n(&r->stop, true, __ATOMIC_RELEASE);
+	pthread_join(r->th, NULL);
+	return r->posted;
 }

@@ -8,6 +8,7 @@
 #ifndef VC_DRIVER_H
 #define VC_DRIVER_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -82,6 +83,21 @@ int vc_wait_used(struct vc_guest *g, unsigned int q, __u16 idx, int ms);
 __u64 vc_call_count(struct vc_guest *g);
 int vc_wait_call(struct vc_guest *g, int ms);
 void vc_settle(void);
+__s64 vc_now_ms(void);
+
+/* A hostile second vCPU: see vc_reposter_fn(). */
+struct vc_reposter {
+	struct vc_guest *g;
+	unsigned int q;
+	int ms;				/* it gives up after this long */
+	bool stop;
+	__u64 posted;
+	pthread_t th;
+};
+
+int vc_reposter_start(struct vc_reposter *r, struct vc_guest *g,
+		      unsigned int q, int ms);
+__u64 vc_reposter_stop(struct vc_reposter *r);
 
 /* Control protocol as the Linux driver speaks it. */
 struct vc_ctrl {
