@@ -214,11 +214,15 @@ static void vdev_print_stats(struct vmm *vm)
 			(unsigned long long)q->chains,
 			(unsigned long long)q->kicks,
 			(unsigned long long)q->interrupts);
+		vmm_log("stats: q%u %-8s runs %llu (%llu stopped at the weight)",
+			i, vdev_queue_names[i], (unsigned long long)q->runs,
+			(unsigned long long)q->weight_stops);
 	}
-	vmm_log("stats: kicks %llu interrupts %llu port0_dropped %llu",
+	vmm_log("stats: kicks %llu interrupts %llu port0_dropped %llu rx_discarded %llu",
 		(unsigned long long)st.kicks,
 		(unsigned long long)st.interrupts,
-		(unsigned long long)st.port0_dropped);
+		(unsigned long long)st.port0_dropped,
+		(unsigned long long)st.rx_discarded);
 	vmm_log("stats: rejected: access_size %llu status %llu features %llu queue_config %llu",
 		(unsigned long long)st.bad_access_size,
 		(unsigned long long)st.bad_status,

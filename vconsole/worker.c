@@ -137,6 +137,13 @@ static bool vc_final_drain_waits(struct vc_port *port)
 	       atomic_read(&port->reader_open);
 }
 
+/* The reader took bytes since out, or left: the drain looks again. */
+static bool vc_final_drain_woken(struct vc_port *port, u64 out)
+{
+	return data_race(READ_ONCE(port->tx.out)) != out || /* lockless hint */
+	       !atomic_read(&port->reader_open);
+}
+
 /*
  * The session's last word, bounded twice: it takes only what the guest
  * had made available when the session began to end (a guest still
@@ -163,8 +170,7 @@ static void vc_final_drain(struct vc_dev *dev)
 			cond_resched();
 		else
 			wait_event_timeout(port->wait,
-					   data_race(READ_ONCE(port->tx.out)) != out ||
-					   !atomic_read(&port->reader_open),
+					   vc_final_drain_woken(port, out),
 					   max_t(long, end - jiffies, 1));
 		mutex_lock(&dev->lock);
 	}

@@ -754,6 +754,10 @@ TEST_F(mmio, status_ladder_accepts_one_bit_per_step)
 
 	get_stats(self->fd, &before);
 	for (i = 0; i < ARRAY_SIZE(rungs); i++) {
+		/* FEATURES_OK takes a feature set with VERSION_1. */
+		if (rungs[i] == VC_S_FEAT)
+			ASSERT_EQ(0, vc_write_driver_features(self->fd,
+							      VC_F_VERSION_1));
 		reg_write(self->fd, VIRTIO_MMIO_STATUS, rungs[i]);
 		ASSERT_EQ(rungs[i], reg_read(self->fd, VIRTIO_MMIO_STATUS));
 		get_info(self->fd, &info);
@@ -897,7 +901,10 @@ TEST_F(mmio, set_status_failed_accepted_at_every_fsm_state)
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(rungs); i++) {
-		reg_write(self->fd, VIRTIO_MMIO_STATUS, 0);
+		if (rungs[i] & VIRTIO_CONFIG_S_FEATURES_OK)
+			negotiate(self->fd, VC_F_VERSION_1);
+		else
+			reg_write(self->fd, VIRTIO_MMIO_STATUS, 0);
 		walk_status(self->fd, rungs[i]);
 		get_stats(self->fd, &before);
 		reg_write(self->fd, VIRTIO_MMIO_STATUS, rungs[i] | VC_S_FAILED);

@@ -193,6 +193,9 @@ TEST_F(tx, port0_tx_vs_port1_tx_routes_to_correct_port)
 		  vc_port_read_all(self->port1, got1, sizeof(got1), VC_WAIT_MS));
 	ASSERT_EQ(0, memcmp(p0, got0, sizeof(p0)));
 	ASSERT_EQ(0, memcmp(p1, got1, sizeof(p1)));
+	/* A reader may see the bytes before the run publishes used->idx. */
+	ASSERT_EQ(0, vc_wait_used(&self->g, KTSTR_VC_Q_PORT0_TX, 1, VC_WAIT_MS));
+	ASSERT_EQ(0, vc_wait_used(&self->g, KTSTR_VC_Q_PORT1_TX, 1, VC_WAIT_MS));
 	ASSERT_EQ(1, vc_used_idx(&self->g, KTSTR_VC_Q_PORT0_TX));
 	ASSERT_EQ(1, vc_used_idx(&self->g, KTSTR_VC_Q_PORT1_TX));
 }

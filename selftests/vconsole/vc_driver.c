@@ -365,35 +365,50 @@ int vc_guest_handshake(struct vc_guest *g)
 	return vc_wait_used(g, KTSTR_VC_Q_CTRL_TX, 4, VC_WAIT_MS);
 }
 
+#define VC_USED_UNSEEN	0xffffffffu	/* no chain has that id */
+
 /*
  * A second guest vCPU re-posting head 0 without end, as fast as the
- * device takes it back: the avail ring never runs dry, so a device whose
- * runs stop only when it does never stops.  It keeps at most num entries
- * outstanding (more would be a refused index jump, not a long run).
+ * device takes it.  It does not wait for used->idx, which a device may
+ * publish only when its run ends: it watches the used entries, written
+ * as each chain is taken, and re-posts as soon as one is.  The avail
+ * ring then never runs dry, and a run that stops only when it does never
+ * stops.  At most num entries are outstanding (more would be a refused
+ * index jump, not a long run).
  */
 static void *vc_reposter_fn(void *arg)
 {
 	struct vc_reposter *r = arg;
 	struct vc_vq *vq = &r->g->vq[r->q];
+	struct vring_used_elem *ring = vq->used->ring;
 	__s64 end = vc_now_ms() + r->ms;
+	unsigned int i;
 
+	for (i = 0; i < vq->num; i++)
+		ring[i].id = VC_USED_UNSEEN;
+	r->seen = vq->avail_idx;
 	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE) &&
 	       vc_now_ms() < end) {
-		__u16 used = vc_used_idx(r->g, r->q);
-		bool posted = false;
+		__u16 avail = vq->avail_idx;
 
-		while ((__u16)(vq->avail_idx - used) < vq->num) {
+		while (__atomic_load_n(&ring[r->seen % vq->num].id,
+				       __ATOMIC_ACQUIRE) != VC_USED_UNSEEN) {
+			ring[r->seen % vq->num].id = VC_USED_UNSEEN;
+			r->seen++;
+			__atomic_add_fetch(&r->taken, 1, __ATOMIC_RELEASE);
+		}
+		while ((__u16)(vq->avail_idx - r->seen) < vq->num) {
 			vq->avail->ring[vq->avail_idx % vq->num] = 0;
 			vq->avail_idx++;
-			r->posted++;
-			posted = true;
+		}
+		if (vq->avail_idx == avail) {
+			sched_yield();
+			continue;
 		}
 		__atomic_store_n(&vq->avail->idx, vq->avail_idx,
 				 __ATOMIC_RELEASE);
-		if (posted)
-			vc_kick(r->g, r->q);
-		else
-			sched_yield();
+		r->posted += (__u16)(vq->avail_idx - avail);
+		vc_kick(r->g, r->q);
 	}
 	return NULL;
 }
@@ -406,7 +421,14 @@ int vc_reposter_start(struct vc_reposter *r, struct vc_guest *g,
 	r->ms = ms;
 	r->stop = false;
 	r->posted = 0;
+	r->taken = 0;
 	return -pthread_create(&r->th, NULL, vc_reposter_fn, r);
+}
+
+/* Chains the device has taken since the reposter started, as it saw. */
+__u64 vc_reposter_taken(struct vc_reposter *r)
+{
+	return __atomic_load_n(&r->taken, __ATOMIC_ACQUIRE);
 }
 
 __u64 vc_reposter_stop(struct vc_reposter *r)

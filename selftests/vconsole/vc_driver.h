@@ -92,11 +92,14 @@ struct vc_reposter {
 	int ms;				/* it gives up after this long */
 	bool stop;
 	__u64 posted;
+	__u16 seen;			/* next used entry it waits for */
+	__u64 taken;			/* used entries it has seen written */
 	pthread_t th;
 };
 
 int vc_reposter_start(struct vc_reposter *r, struct vc_guest *g,
 		      unsigned int q, int ms);
+__u64 vc_reposter_taken(struct vc_reposter *r);
 __u64 vc_reposter_stop(struct vc_reposter *r);
 
 /* Control protocol as the Linux driver speaks it. */
