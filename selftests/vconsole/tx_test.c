@@ -289,6 +289,21 @@ TEST_F(tx, kick_eventfd_processes_queue)
 	ASSERT_EQ(1, st.kicks);
 }
 
+static __u16 used_flags(struct vc_guest *g, unsigned int q)
+{
+	return __atomic_load_n(&g->vq[q].used->flags, __ATOMIC_ACQUIRE);
+}
+
+/* Wait until used->flags asks for kicks again: its last value. */
+static __u16 wait_used_flags_clear(struct vc_guest *g, unsigned int q)
+{
+	__s64 end = vc_now_ms() + VC_WAIT_MS;
+
+	while (used_flags(g, q) && vc_now_ms() < end)
+		usleep(1000);
+	return used_flags(g, q);
+}
+
 /* Kicks are off only while a run drains the ring: idle, the guest kicks. */
 TEST_F(tx, tx_used_no_notify_flag_clear_when_idle)
 {
@@ -302,9 +317,8 @@ TEST_F(tx, tx_used_no_notify_flag_clear_when_idle)
 	vc_kick(&self->g, KTSTR_VC_Q_PORT1_TX);
 	ASSERT_EQ(sizeof(payload),
 		  vc_port_read_all(self->port1, got, sizeof(got), VC_WAIT_MS));
-	vc_settle();
-	ASSERT_EQ(0, __atomic_load_n(&self->g.vq[KTSTR_VC_Q_PORT1_TX].used->flags,
-				     __ATOMIC_ACQUIRE))
+	/* Idle: the run and the poll-window look after it have ended. */
+	ASSERT_EQ(0, wait_used_flags_clear(&self->g, KTSTR_VC_Q_PORT1_TX))
 		TH_LOG("VRING_USED_F_NO_NOTIFY left set on an idle ring");
 }
 
@@ -323,11 +337,6 @@ static long tx_poll_us_swap(long us)
 	return old;
 }
 
-static __u16 used_flags(struct vc_guest *g, unsigned int q)
-{
-	return __atomic_load_n(&g->vq[q].used->flags, __ATOMIC_ACQUIRE);
-}
-
 /*
  * After a port-1 run that moved bytes, kicks stay off for tx_poll_us: a
  * chain the guest adds meanwhile is taken without one, and once a look
@@ -340,7 +349,6 @@ TEST_F(tx, port1_tx_chain_added_in_poll_window_taken_without_kick)
 	struct ktstr_vc_stats st;
 	__u16 flags_after_run;
 	long old;
-	int i;
 
 	old = tx_poll_us_swap(1000 * 1000);
 	ASSERT_LE(0, old) TH_LOG("%s: %s", TX_POLL_PARAM, strerror(errno));
@@ -355,8 +363,7 @@ TEST_F(tx, port1_tx_chain_added_in_poll_window_taken_without_kick)
 	EXPECT_EQ(sizeof(got),
 		  vc_port_read_all(self->port1, got, sizeof(got), VC_WAIT_MS));
 	EXPECT_EQ(0, vc_wait_used(&self->g, KTSTR_VC_Q_PORT1_TX, 2, VC_WAIT_MS));
-	for (i = 0; i < 100 && used_flags(&self->g, KTSTR_VC_Q_PORT1_TX); i++)
-		usleep(50 * 1000);
+	wait_used_flags_clear(&self->g, KTSTR_VC_Q_PORT1_TX);
 	tx_poll_us_swap(old);
 
 	ASSERT_EQ(VRING_USED_F_NO_NOTIFY, flags_after_run)
@@ -430,9 +437,7 @@ TEST_F(tx, port1_kicks_back_on_after_ring_returns_to_guest_memory)
 	EXPECT_LT(bad, bad_ring(&self->g));
 	EXPECT_EQ(0, set_one_region(self->g.fd, VC_GUEST_BASE, VC_GUEST_SIZE,
 				    self->g.mem));
-	end = vc_now_ms() + VC_WAIT_MS;
-	while (used_flags(&self->g, KTSTR_VC_Q_PORT1_TX) && vc_now_ms() < end)
-		usleep(1000);
+	wait_used_flags_clear(&self->g, KTSTR_VC_Q_PORT1_TX);
 	tx_poll_us_swap(old);
 	munmap(page, 4096);
 

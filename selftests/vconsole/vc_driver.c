@@ -27,6 +27,12 @@
 
 int vc_guest_init(struct vc_guest *g, unsigned int slot)
 {
+	return vc_guest_init_at(g, slot, NULL);
+}
+
+/* With mem (VC_GUEST_SIZE bytes, the caller's to unmap) as guest RAM. */
+int vc_guest_init_at(struct vc_guest *g, unsigned int slot, void *mem)
+{
 	struct {
 		struct ktstr_vc_mem_table hdr;
 		struct ktstr_vc_mem_region region;
@@ -42,8 +48,9 @@ int vc_guest_init(struct vc_guest *g, unsigned int slot)
 	for (q = 0; q < KTSTR_VC_NUM_QUEUES; q++)
 		g->vq[q].kick_fd = -1;
 
-	g->mem = mmap(NULL, VC_GUEST_SIZE, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	g->own_mem = !mem;
+	g->mem = mem ? mem : mmap(NULL, VC_GUEST_SIZE, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (g->mem == MAP_FAILED)
 		return -errno;
 	g->size = VC_GUEST_SIZE;
@@ -83,9 +90,15 @@ void vc_guest_fini(struct vc_guest *g)
 			close(g->vq[q].kick_fd);
 	if (g->call_fd >= 0)
 		close(g->call_fd);
-	if (g->mem && g->mem != MAP_FAILED)
+	if (g->own_mem && g->mem && g->mem != MAP_FAILED)
 		munmap(g->mem, g->size);
 	g->fd = -1;
+}
+
+/* Where vc_guest_start() puts queue q's used ring in guest RAM mem. */
+struct vring_used *vc_used_ring_in(void *mem, unsigned int q)
+{
+	return (void *)((__u8 *)mem + q * VC_RING_AREA + VC_USED_OFF);
 }
 
 void *vc_gpa_to_hva(struct vc_guest *g, __u64 gpa)

@@ -41,6 +41,7 @@ struct vc_guest {
 	int fd;
 	unsigned int slot;
 	__u8 *mem;
+	bool own_mem;			/* mapped here: unmapped by fini */
 	size_t size;
 	size_t brk;			/* next free byte for buffers */
 	int call_fd;
@@ -55,8 +56,10 @@ struct vc_buf_spec {
 };
 
 int vc_guest_init(struct vc_guest *g, unsigned int slot);
+int vc_guest_init_at(struct vc_guest *g, unsigned int slot, void *mem);
 void vc_guest_fini(struct vc_guest *g);
 void *vc_gpa_to_hva(struct vc_guest *g, __u64 gpa);
+struct vring_used *vc_used_ring_in(void *mem, unsigned int q);
 __u64 vc_guest_alloc(struct vc_guest *g, size_t len);
 __u64 vc_guest_put(struct vc_guest *g, const void *data, size_t len);
 
