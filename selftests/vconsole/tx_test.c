@@ -338,6 +338,21 @@ static long tx_poll_us_swap(long us)
 }
 
 /*
+ * Start the device and have one port-1 chain taken: the used flags right
+ * after that run (NO_NOTIFY while its poll window is open).
+ */
+static __u16 poll_window_run(struct __test_metadata *_metadata,
+			     struct vc_guest *g, const char *msg, size_t len)
+{
+	start_all(_metadata, g);
+	vc_vq_add_buf(g, KTSTR_VC_Q_PORT1_TX, vc_guest_put(g, msg, len), len,
+		      false);
+	vc_kick(g, KTSTR_VC_Q_PORT1_TX);
+	EXPECT_EQ(0, vc_wait_used(g, KTSTR_VC_Q_PORT1_TX, 1, VC_WAIT_MS));
+	return used_flags(g, KTSTR_VC_Q_PORT1_TX);
+}
+
+/*
  * After a port-1 run that moved bytes, kicks stay off for tx_poll_us: a
  * chain the guest adds meanwhile is taken without one, and once a look
  * finds the ring empty the guest is asked to kick again.
@@ -352,12 +367,7 @@ TEST_F(tx, port1_tx_chain_added_in_poll_window_taken_without_kick)
 
 	old = tx_poll_us_swap(1000 * 1000);
 	ASSERT_LE(0, old) TH_LOG("%s: %s", TX_POLL_PARAM, strerror(errno));
-	start_all(_metadata, &self->g);
-	vc_vq_add_buf(&self->g, KTSTR_VC_Q_PORT1_TX,
-		      vc_guest_put(&self->g, a, sizeof(a)), sizeof(a), false);
-	vc_kick(&self->g, KTSTR_VC_Q_PORT1_TX);
-	EXPECT_EQ(0, vc_wait_used(&self->g, KTSTR_VC_Q_PORT1_TX, 1, VC_WAIT_MS));
-	flags_after_run = used_flags(&self->g, KTSTR_VC_Q_PORT1_TX);
+	flags_after_run = poll_window_run(_metadata, &self->g, a, sizeof(a));
 	vc_vq_add_buf(&self->g, KTSTR_VC_Q_PORT1_TX,
 		      vc_guest_put(&self->g, b, sizeof(b)), sizeof(b), false);
 	EXPECT_EQ(sizeof(got),
@@ -421,12 +431,7 @@ TEST_F(tx, port1_kicks_back_on_after_ring_returns_to_guest_memory)
 	ASSERT_NE(MAP_FAILED, page);
 	old = tx_poll_us_swap(200 * 1000);
 	ASSERT_LE(0, old) TH_LOG("%s: %s", TX_POLL_PARAM, strerror(errno));
-	start_all(_metadata, &self->g);
-	vc_vq_add_buf(&self->g, KTSTR_VC_Q_PORT1_TX,
-		      vc_guest_put(&self->g, a, sizeof(a)), sizeof(a), false);
-	vc_kick(&self->g, KTSTR_VC_Q_PORT1_TX);
-	EXPECT_EQ(0, vc_wait_used(&self->g, KTSTR_VC_Q_PORT1_TX, 1, VC_WAIT_MS));
-	flags_after_run = used_flags(&self->g, KTSTR_VC_Q_PORT1_TX);
+	flags_after_run = poll_window_run(_metadata, &self->g, a, sizeof(a));
 	bad = bad_ring(&self->g);
 	EXPECT_EQ(0, set_one_region(self->g.fd, VC_GUEST_BASE + VC_GUEST_SIZE,
 				    4096, page));

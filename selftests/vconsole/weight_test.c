@@ -127,6 +127,18 @@ static int wait_chains(struct __test_metadata *_metadata, struct vc_guest *g,
 	return 0;
 }
 
+/* One kick; the queue's statistics once its n chains are all taken. */
+static struct ktstr_vc_queue_stats
+kick_until_taken(struct __test_metadata *_metadata, struct vc_guest *g,
+		 unsigned int q, __u16 n)
+{
+	vc_kick(g, q);
+	ASSERT_EQ(0, vc_wait_used(g, q, n, VC_WAIT_MS));
+	/* And the counts: they are read under the lock the runs hold. */
+	ASSERT_EQ(0, wait_chains(_metadata, g, q, n));
+	return qstats(_metadata, g, q);
+}
+
 /*
  * 200 one-byte port-0 chains, one kick: runs of 64, 64, 64 and 8.  Three
  * stopped at the chain weight and requeued themselves.
@@ -139,12 +151,7 @@ TEST_F(weight, port0_tx_run_stops_at_64_chains_and_requeues)
 
 	for (i = 0; i < 200; i++)
 		vc_vq_add_buf(&self->g, KTSTR_VC_Q_PORT0_TX, gpa, 1, false);
-	vc_kick(&self->g, KTSTR_VC_Q_PORT0_TX);
-	ASSERT_EQ(0, vc_wait_used(&self->g, KTSTR_VC_Q_PORT0_TX, 200,
-				  VC_WAIT_MS));
-	ASSERT_EQ(0, wait_chains(_metadata, &self->g, KTSTR_VC_Q_PORT0_TX,
-				 200));
-	q = qstats(_metadata, &self->g, KTSTR_VC_Q_PORT0_TX);
+	q = kick_until_taken(_metadata, &self->g, KTSTR_VC_Q_PORT0_TX, 200);
 	ASSERT_EQ(3, q.weight_stops)
 		TH_LOG("expected 3 runs stopped at %u chains, got %llu",
 		       RUN_CHAINS, (unsigned long long)q.weight_stops);
@@ -160,23 +167,13 @@ TEST_F(weight, port0_tx_run_stops_at_64_chains_and_requeues)
  */
 TEST_F(weight, tx_run_stops_at_descriptor_weight_on_long_empty_chains)
 {
-	struct vc_vq *vq = &self->g.vq[KTSTR_VC_Q_PORT0_TX];
 	struct ktstr_vc_queue_stats q;
 	unsigned int i;
 
-	for (i = 0; i < 200; i++)
-		vq->desc[i] = (struct vring_desc){ .addr = VC_GUEST_BASE,
-			.flags = i < 199 ? VRING_DESC_F_NEXT : 0,
-			.next = i + 1 };
-	vq->next_desc = 200;
+	empty_chain_at_head(&self->g, KTSTR_VC_Q_PORT0_TX, 200);
 	for (i = 0; i < 10; i++)
 		vc_vq_publish(&self->g, KTSTR_VC_Q_PORT0_TX, 0);
-	vc_kick(&self->g, KTSTR_VC_Q_PORT0_TX);
-	ASSERT_EQ(0, vc_wait_used(&self->g, KTSTR_VC_Q_PORT0_TX, 10,
-				  VC_WAIT_MS));
-	ASSERT_EQ(0, wait_chains(_metadata, &self->g, KTSTR_VC_Q_PORT0_TX,
-				 10));
-	q = qstats(_metadata, &self->g, KTSTR_VC_Q_PORT0_TX);
+	q = kick_until_taken(_metadata, &self->g, KTSTR_VC_Q_PORT0_TX, 10);
 	ASSERT_EQ(4, q.weight_stops)
 		TH_LOG("expected 4 runs stopped at %u descriptors, got %llu",
 		       RUN_DESCS, (unsigned long long)q.weight_stops);
