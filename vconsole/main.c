@@ -34,6 +34,7 @@ static void vc_abi_checks(void)
 	BUILD_BUG_ON(sizeof(struct ktstr_vc_mem_table) != 8);
 	BUILD_BUG_ON(sizeof(struct ktstr_vc_kick) != 8);
 	BUILD_BUG_ON(sizeof(struct ktstr_vc_call) != 8);
+	BUILD_BUG_ON(sizeof(struct ktstr_vc_port_fd) != 8);
 	BUILD_BUG_ON(sizeof(struct ktstr_vc_mmio) != 24);
 	BUILD_BUG_ON(sizeof(struct ktstr_vc_info) != 48);
 	BUILD_BUG_ON(sizeof(struct ktstr_vc_queue_stats) != 48);
@@ -80,6 +81,26 @@ static void vc_slot_release(struct vc_slot *slot)
 	mutex_unlock(&vc_slots_lock);
 }
 
+/* Hold slot index (or the lowest free one for KTSTR_VC_SLOT_ANY). */
+static struct vc_slot *vc_slot_claim(struct vc_dev *dev, u32 index)
+{
+	struct vc_slot *slot = ERR_PTR(-EBUSY);
+	unsigned int i;
+
+	mutex_lock(&vc_slots_lock);
+	for (i = 0; i < nr_slots; i++) {
+		if (index != KTSTR_VC_SLOT_ANY && index != i)
+			continue;
+		if (!vc_slots[i].owner_dev) {
+			slot = &vc_slots[i];
+			slot->owner_dev = dev;
+			break;
+		}
+	}
+	mutex_unlock(&vc_slots_lock);
+	return slot;
+}
+
 static int vc_attach(struct vc_dev *dev, struct ktstr_vc_attach __user *uarg)
 {
 	struct ktstr_vc_attach arg;
@@ -88,19 +109,19 @@ static int vc_attach(struct vc_dev *dev, struct ktstr_vc_attach __user *uarg)
 
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
 		return -EFAULT;
-	if (arg.flags || arg.slot >= nr_slots)
+	if (arg.flags || (arg.slot >= nr_slots && arg.slot != KTSTR_VC_SLOT_ANY))
 		return -EINVAL;
 	if (dev->slot)
 		return -EISCONN;
 
-	slot = &vc_slots[arg.slot];
-	mutex_lock(&vc_slots_lock);
-	if (slot->owner_dev) {
-		mutex_unlock(&vc_slots_lock);
-		return -EBUSY;
+	slot = vc_slot_claim(dev, arg.slot);
+	if (IS_ERR(slot))
+		return PTR_ERR(slot);
+	/* Report the slot first: nothing to undo in a started session. */
+	if (put_user(slot->index, &uarg->slot)) {
+		vc_slot_release(slot);
+		return -EFAULT;
 	}
-	slot->owner_dev = dev;
-	mutex_unlock(&vc_slots_lock);
 
 	mutex_lock(&dev->lock);
 	dev->slot = slot;
@@ -159,6 +180,24 @@ static int vc_mmio(struct vc_dev *dev, struct ktstr_vc_mmio __user *uarg)
 	memset(m.data, 0, sizeof(m.data));
 	vc_mmio_read(dev, m.offset, m.data, m.len);
 	return copy_to_user(uarg->data, m.data, sizeof(m.data)) ? -EFAULT : 0;
+}
+
+/*
+ * A port of this session's slot as a file of its own, so that a VMM
+ * that may open the control device needs no access to the port nodes.
+ */
+static int vc_get_port_fd(struct vc_dev *dev,
+			  struct ktstr_vc_port_fd __user *uarg)
+{
+	struct ktstr_vc_port_fd arg;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	if (arg.port >= KTSTR_VC_NUM_PORTS ||
+	    arg.flags & ~(O_ACCMODE | O_NONBLOCK | O_CLOEXEC) ||
+	    (arg.flags & O_ACCMODE) == O_ACCMODE)
+		return -EINVAL;
+	return vc_port_fd(&dev->slot->port[arg.port], arg.flags);
 }
 
 static int vc_get_info(struct vc_dev *dev, struct ktstr_vc_info __user *uarg)
@@ -223,6 +262,8 @@ static long vc_session_ioctl(struct vc_dev *dev, unsigned int cmd,
 		return vc_set_kick(dev, uarg);
 	case KTSTR_VC_SET_CALL_FD:
 		return vc_set_call(dev, uarg);
+	case KTSTR_VC_GET_PORT_FD:
+		return vc_get_port_fd(dev, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -245,6 +286,7 @@ static long vc_locked_ioctl(struct vc_dev *dev, unsigned int cmd,
 	case KTSTR_VC_SET_MEM_TABLE:
 	case KTSTR_VC_SET_KICK_FD:
 	case KTSTR_VC_SET_CALL_FD:
+	case KTSTR_VC_GET_PORT_FD:
 		ret = vc_session_ioctl(dev, cmd, uarg);
 		break;
 	default:
@@ -320,7 +362,8 @@ static struct miscdevice vc_ctrl_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = KTSTR_VC_CTRL_NAME,
 	.fops = &vc_ctrl_fops,
-	.mode = 0600,
+	/* Group kvm by the shipped udev rule, as /dev/kvm and /dev/vhost-*. */
+	.mode = 0660,
 };
 
 static int __init vc_init(void)

@@ -13,7 +13,9 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/anon_inodes.h>
 #include <linux/compiler.h>
+#include <linux/file.h>
 #include <linux/device.h>
 #include <linux/fs.h>
 #include <linux/log2.h>
@@ -187,15 +189,9 @@ static void vc_port_reader_attach(struct vc_port *port)
 	mutex_unlock(&port->lock);
 }
 
-static int vc_port_open(struct inode *inode, struct file *file)
+/* One reader and one writer: take the roles the file was opened for. */
+static int vc_port_claim(struct vc_port *port, struct file *file)
 {
-	unsigned int minor = iminor(inode) - MINOR(vc_port_devt);
-	struct vc_port *port;
-
-	if (minor >= 2 * vc_port_nr_slots)
-		return -ENXIO;
-	port = &vc_port_slots[minor / 2].port[minor % 2];
-
 	if ((file->f_mode & FMODE_READ) &&
 	    atomic_cmpxchg(&port->reader_open, 0, 1))
 		return -EBUSY;
@@ -208,12 +204,28 @@ static int vc_port_open(struct inode *inode, struct file *file)
 	if (file->f_mode & FMODE_READ)
 		vc_port_reader_attach(port);
 	file->private_data = port;
+	return 0;
+}
+
+static int vc_port_open(struct inode *inode, struct file *file)
+{
+	unsigned int minor = iminor(inode) - MINOR(vc_port_devt);
+	int ret;
+
+	if (minor >= 2 * vc_port_nr_slots)
+		return -ENXIO;
+	ret = vc_port_claim(&vc_port_slots[minor / 2].port[minor % 2], file);
+	if (ret)
+		return ret;
 	return stream_open(inode, file);
 }
 
 static int vc_port_release(struct inode *inode, struct file *file)
 {
 	struct vc_port *port = file->private_data;
+
+	if (!port)
+		return 0;
 
 	if (file->f_mode & FMODE_READ) {
 		mutex_lock(&port->lock);
@@ -352,6 +364,39 @@ static long vc_port_ioctl(struct file *file, unsigned int cmd,
 	default:
 		return -ENOTTY;
 	}
+}
+
+static const struct file_operations vc_port_fops;
+
+/*
+ * KTSTR_VC_GET_PORT_FD: the port as a new file, opened as its node would
+ * be with flags.  The file holds the module, not the instance: ports
+ * live as long as the module does.
+ */
+int vc_port_fd(struct vc_port *port, unsigned int flags)
+{
+	struct file *file;
+	int fd, ret;
+
+	fd = get_unused_fd_flags(flags & O_CLOEXEC);
+	if (fd < 0)
+		return fd;
+	file = anon_inode_getfile("[ktstr-port]", &vc_port_fops, NULL,
+				  flags & (O_ACCMODE | O_NONBLOCK));
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		return PTR_ERR(file);
+	}
+	ret = vc_port_claim(port, file);
+	if (ret) {
+		fput(file);	/* unclaimed: its release gives nothing back */
+		put_unused_fd(fd);
+		return ret;
+	}
+	file->f_mode &= ~(FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE);
+	file->f_mode |= FMODE_STREAM;
+	fd_install(fd, file);
+	return fd;
 }
 
 static const struct file_operations vc_port_fops = {

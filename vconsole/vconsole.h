@@ -280,6 +280,7 @@ void vc_mem_changed(struct vc_dev *dev);
 /* port.c */
 int vc_ports_init(struct vc_slot *slots, unsigned int nr);
 void vc_ports_exit(struct vc_slot *slots, unsigned int nr);
+int vc_port_fd(struct vc_port *port, unsigned int flags);
 void vc_port_tx_stored(struct vc_port *port);
 void vc_port_rx_taken(struct vc_port *port);
 void vc_slot_session_begin(struct vc_slot *slot, struct vc_dev *dev);

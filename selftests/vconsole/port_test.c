@@ -509,6 +509,82 @@ TEST_F(port, vmm_sigkill_mid_stream_delivers_all_then_eof)
 	munmap(st, 4096);
 }
 
+/*
+ * KTSTR_VC_GET_PORT_FD: the session's port as a file of the VMM's own,
+ * read like the node (this session's bytes, then EOF when it ends).
+ */
+TEST_F(port, port_fd_reads_the_session_then_eof)
+{
+	static const char msg[] = "through the port fd";
+	char got[sizeof(msg)];
+	int fd;
+
+	start_all(_metadata, &self->g);
+	fd = vc_get_port_fd(self->g.fd, 1, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd) TH_LOG("GET_PORT_FD: %s", strerror(-fd));
+	drain_port(fd);
+	vc_vq_add_buf(&self->g, KTSTR_VC_Q_PORT1_TX,
+		      vc_guest_put(&self->g, msg, sizeof(msg)), sizeof(msg),
+		      false);
+	vc_kick(&self->g, KTSTR_VC_Q_PORT1_TX);
+	ASSERT_EQ(sizeof(msg), vc_port_read_all(fd, got, sizeof(got),
+						VC_WAIT_MS));
+	ASSERT_EQ(0, memcmp(msg, got, sizeof(msg)));
+	/* The instance goes; the fd stays, and reads the session's end. */
+	vc_guest_fini(&self->g);
+	ASSERT_EQ(0, read(fd, got, sizeof(got)));
+	close(fd);
+}
+
+TEST_F(port, port_fd_and_node_share_the_one_reader)
+{
+	int fd, node;
+
+	start_all(_metadata, &self->g);
+	node = vc_port_open(0, 1, O_RDONLY);
+	ASSERT_LE(0, node);
+	ASSERT_EQ(-EBUSY, vc_get_port_fd(self->g.fd, 1, O_RDONLY));
+	close(node);
+	fd = vc_get_port_fd(self->g.fd, 1, O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_GT(0, vc_port_open(0, 1, O_RDONLY));
+	ASSERT_EQ(EBUSY, errno);
+	/* A writer may come beside the reader. */
+	node = vc_port_open(0, 1, O_WRONLY);
+	ASSERT_LE(0, node);
+	close(node);
+	close(fd);
+}
+
+TEST_F(port, port_fd_writes_reach_the_guest)
+{
+	static const char msg[] = "host to guest by fd";
+	__u64 gpa = vc_guest_alloc(&self->g, 64);
+	int fd;
+
+	start_all(_metadata, &self->g);
+	fd = vc_get_port_fd(self->g.fd, 0, O_WRONLY | O_NONBLOCK);
+	ASSERT_LE(0, fd);
+	vc_vq_add_buf(&self->g, KTSTR_VC_Q_PORT0_RX, gpa, 64, true);
+	ASSERT_EQ((ssize_t)sizeof(msg), write(fd, msg, sizeof(msg)));
+	ASSERT_EQ(0, vc_wait_used(&self->g, KTSTR_VC_Q_PORT0_RX, 1,
+				  VC_WAIT_MS));
+	ASSERT_EQ(0, memcmp(msg, vc_gpa_to_hva(&self->g, gpa), sizeof(msg)));
+	close(fd);
+}
+
+TEST_F(port, port_fd_bad_arguments_refused)
+{
+	int detached = vc_open();
+
+	ASSERT_EQ(-EINVAL, vc_get_port_fd(self->g.fd, 2, O_RDONLY));
+	ASSERT_EQ(-EINVAL, vc_get_port_fd(self->g.fd, 1, O_RDONLY | O_APPEND));
+	ASSERT_EQ(-EINVAL, vc_get_port_fd(self->g.fd, 1, O_ACCMODE));
+	ASSERT_LE(0, detached);
+	ASSERT_EQ(-ENOTCONN, vc_get_port_fd(detached, 1, O_RDONLY));
+	close(detached);
+}
+
 TEST_F(port, two_slots_two_instances_at_once)
 {
 	static const char m0[] = "slot zero";

@@ -153,6 +153,8 @@ TEST_F(rx, drain_port1_pending_rx_defers_without_multiport)
 
 	ASSERT_EQ(0, vc_guest_start(&self->g, VC_ALL_QUEUES, VC_NUM,
 				    VC_F_VERSION_1, true));
+	/* Eventfd kicks: QUEUE_NOTIFY's own F_MULTIPORT check stays out. */
+	ASSERT_EQ(0, vc_guest_use_kick_fds(&self->g, VC_ALL_QUEUES));
 	vc_vq_add_buf(&self->g, KTSTR_VC_Q_PORT1_RX,
 		      vc_guest_alloc(&self->g, 64), 64, true);
 	vc_ctrl_send(&self->g, 1, VIRTIO_CONSOLE_PORT_OPEN, 1);

@@ -30,6 +30,7 @@ static const struct {
 	{ KTSTR_VC_ATTACH,	"KTSTR_VC_ATTACH",	true },
 	{ KTSTR_VC_MMIO,	"KTSTR_VC_MMIO",	false },
 	{ KTSTR_VC_GET_STATS,	"KTSTR_VC_GET_STATS",	true },
+	{ KTSTR_VC_GET_PORT_FD,	"KTSTR_VC_GET_PORT_FD",	false },
 };
 
 static __u32 __nr_slots(struct __test_metadata *_metadata, int fd)
@@ -210,6 +211,43 @@ TEST_F(slot, attach_after_owner_closes_succeeds)
 	}
 	ASSERT_EQ(0u, slot_of(fd2));
 	close(fd2);
+}
+
+/* A runner starting many VMs need not pick slots: ANY takes the lowest. */
+TEST_F(slot, attach_any_takes_lowest_free_slot_and_reports_it)
+{
+	int fd1 = open_detached(), fd2 = open_detached();
+	__u32 got = KTSTR_VC_SLOT_NONE;
+
+	/* The fixture holds slot 0. */
+	ASSERT_EQ(0, vc_attach_any(fd1, &got));
+	ASSERT_EQ(1u, got);
+	ASSERT_EQ(1u, slot_of(fd1));
+	ASSERT_EQ(0, vc_detach(self->fd));
+	ASSERT_EQ(0, vc_attach_any(fd2, &got));
+	ASSERT_EQ(0u, got) TH_LOG("slot 0 was freed: it is the lowest");
+	ASSERT_EQ(0u, slot_of(fd2));
+	close(fd1);
+	close(fd2);
+}
+
+TEST_F(slot, attach_any_with_every_slot_taken_fails_ebusy)
+{
+	__u32 n = nr_slots(self->fd), i, got;
+	int fds[KTSTR_VC_MAX_SLOTS], extra = open_detached();
+
+	for (i = 1; i < n; i++) {
+		fds[i] = open_detached();
+		ASSERT_EQ(0, vc_attach_any(fds[i], &got));
+		ASSERT_EQ(i, got);
+	}
+	got = 1234;
+	ASSERT_EQ(-EBUSY, vc_attach_any(extra, &got));
+	ASSERT_EQ(1234u, got) TH_LOG("a failed ATTACH writes nothing back");
+	ASSERT_EQ(KTSTR_VC_SLOT_NONE, slot_of(extra));
+	for (i = 1; i < n; i++)
+		close(fds[i]);
+	close(extra);
 }
 
 TEST_F(slot, attach_out_of_range_fails_einval)
@@ -536,6 +574,27 @@ TEST_F(slot, output_to_readonly_memory_fails_efault)
 	ASSERT_EQ(EFAULT, ioctl_errno(self->fd, KTSTR_VC_GET_INFO, p));
 	ASSERT_EQ(EFAULT, ioctl_errno(self->fd, KTSTR_VC_GET_STATS, p));
 	munmap(p, page);
+}
+
+/* ATTACH writes the slot back: where it cannot, nothing stays taken. */
+TEST_F(slot, attach_reporting_into_readonly_memory_fails_efault_holds_nothing)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct ktstr_vc_attach *a;
+	int fd2 = open_detached(), fd3 = open_detached();
+
+	a = mmap(NULL, page, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, a);
+	a->slot = KTSTR_VC_SLOT_ANY;
+	ASSERT_EQ(0, mprotect(a, page, PROT_READ));
+	ASSERT_EQ(EFAULT, ioctl_errno(fd2, KTSTR_VC_ATTACH, a));
+	ASSERT_EQ(KTSTR_VC_SLOT_NONE, slot_of(fd2));
+	ASSERT_EQ(0, vc_attach(fd3, 1, 0))
+		TH_LOG("the slot the failed ATTACH picked must be free again");
+	munmap(a, page);
+	close(fd2);
+	close(fd3);
 }
 
 /* Ioctls of later work: only check that bad arguments never succeed. */

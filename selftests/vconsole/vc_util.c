@@ -60,6 +60,24 @@ int vc_attach(int fd, __u32 slot, __u32 flags)
 	return vc_ioctl(fd, KTSTR_VC_ATTACH, &arg);
 }
 
+int vc_attach_any(int fd, __u32 *slot)
+{
+	struct ktstr_vc_attach arg = { .slot = KTSTR_VC_SLOT_ANY };
+	int ret = vc_ioctl(fd, KTSTR_VC_ATTACH, &arg);
+
+	if (!ret)
+		*slot = arg.slot;
+	return ret;
+}
+
+int vc_get_port_fd(int fd, __u32 port, __u32 flags)
+{
+	struct ktstr_vc_port_fd arg = { .port = port, .flags = flags };
+	int ret = ioctl(fd, KTSTR_VC_GET_PORT_FD, &arg);
+
+	return ret < 0 ? -errno : ret;
+}
+
 int vc_detach(int fd)
 {
 	return vc_ioctl(fd, KTSTR_VC_DETACH, NULL);

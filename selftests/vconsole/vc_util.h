@@ -25,6 +25,7 @@ static_assert(sizeof(struct ktstr_vc_mem_region) == 32, "ktstr_vc_mem_region siz
 static_assert(sizeof(struct ktstr_vc_mem_table) == 8, "ktstr_vc_mem_table size");
 static_assert(sizeof(struct ktstr_vc_kick) == 8, "ktstr_vc_kick size");
 static_assert(sizeof(struct ktstr_vc_call) == 8, "ktstr_vc_call size");
+static_assert(sizeof(struct ktstr_vc_port_fd) == 8, "ktstr_vc_port_fd size");
 static_assert(sizeof(struct ktstr_vc_mmio) == 24, "ktstr_vc_mmio size");
 static_assert(sizeof(struct ktstr_vc_info) == 48, "ktstr_vc_info size");
 static_assert(sizeof(struct ktstr_vc_queue_stats) == 48, "ktstr_vc_queue_stats size");
@@ -87,6 +88,10 @@ struct vc_queue_regs {
 /* The control device and its ioctls. */
 int vc_open(void);
 int vc_attach(int fd, __u32 slot, __u32 flags);
+/* KTSTR_VC_SLOT_ANY: the slot taken in *slot. */
+int vc_attach_any(int fd, __u32 *slot);
+/* A port of the session's slot as a new fd (open(2) flags), or -errno. */
+int vc_get_port_fd(int fd, __u32 port, __u32 flags);
 int vc_detach(int fd);
 int vc_get_info(int fd, struct ktstr_vc_info *info);
 int vc_get_stats(int fd, struct ktstr_vc_stats *stats);

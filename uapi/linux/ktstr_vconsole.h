@@ -24,7 +24,8 @@
  * grew, so KTSTR_VC_GET_STATS has a new number); session ioctls answer
  * ENOTCONN once the session has begun to end; DETACH needs the owner;
  * FEATURES_OK refuses features never offered and a driver without
- * VIRTIO_F_VERSION_1.
+ * VIRTIO_F_VERSION_1; ATTACH takes KTSTR_VC_SLOT_ANY and writes the slot
+ * back (so it is _IOWR); KTSTR_VC_GET_PORT_FD.
  */
 #define KTSTR_VC_ABI_VERSION		2
 
@@ -57,8 +58,13 @@
 #define KTSTR_VC_MAX_SLOTS		64
 #define KTSTR_VC_MAX_MEM_REGIONS	64
 #define KTSTR_VC_SLOT_NONE		0xffffffffu
+#define KTSTR_VC_SLOT_ANY		0xfffffffeu
 
-/* KTSTR_VC_ATTACH: bind this instance to a slot; EBUSY if it is taken. */
+/*
+ * KTSTR_VC_ATTACH: bind this instance to a slot; EBUSY if it is taken.
+ * KTSTR_VC_SLOT_ANY takes the lowest free slot (EBUSY if there is none).
+ * The slot attached is written back into slot.
+ */
 struct ktstr_vc_attach {
 	__u32 slot;
 	__u32 flags;			/* must be 0 */
@@ -103,6 +109,19 @@ struct ktstr_vc_mmio {
 	__u32 flags;			/* KTSTR_VC_MMIO_WRITE or 0 */
 	__u32 padding;			/* must be 0 */
 	__u8 data[8];
+};
+
+/*
+ * KTSTR_VC_GET_PORT_FD: a new file for port `port` of this instance's
+ * slot, returned as the ioctl's value, as if its node had been opened
+ * with flags (O_RDONLY, O_WRONLY or O_RDWR, and O_NONBLOCK, O_CLOEXEC):
+ * the same one-reader and one-writer rule (EBUSY), the same read,
+ * write, poll and EOF.  It needs no access to the node, may be passed
+ * on (SCM_RIGHTS) and outlives the instance as an open node would.
+ */
+struct ktstr_vc_port_fd {
+	__u32 port;			/* 0..KTSTR_VC_NUM_PORTS - 1 */
+	__u32 flags;			/* open(2) flags, as above */
 };
 
 /* KTSTR_VC_GET_INFO */
@@ -156,13 +175,14 @@ struct ktstr_vc_stats {
 #define KTSTR_VC_IOC_MAGIC		0xB9
 
 #define KTSTR_VC_GET_INFO	_IOR(KTSTR_VC_IOC_MAGIC, 0x00, struct ktstr_vc_info)
-#define KTSTR_VC_ATTACH		_IOW(KTSTR_VC_IOC_MAGIC, 0x01, struct ktstr_vc_attach)
+#define KTSTR_VC_ATTACH		_IOWR(KTSTR_VC_IOC_MAGIC, 0x01, struct ktstr_vc_attach)
 #define KTSTR_VC_DETACH		_IO(KTSTR_VC_IOC_MAGIC, 0x02)
 #define KTSTR_VC_SET_MEM_TABLE	_IOW(KTSTR_VC_IOC_MAGIC, 0x03, struct ktstr_vc_mem_table)
 #define KTSTR_VC_SET_KICK_FD	_IOW(KTSTR_VC_IOC_MAGIC, 0x04, struct ktstr_vc_kick)
 #define KTSTR_VC_SET_CALL_FD	_IOW(KTSTR_VC_IOC_MAGIC, 0x05, struct ktstr_vc_call)
 #define KTSTR_VC_MMIO		_IOWR(KTSTR_VC_IOC_MAGIC, 0x06, struct ktstr_vc_mmio)
 #define KTSTR_VC_GET_STATS	_IOR(KTSTR_VC_IOC_MAGIC, 0x07, struct ktstr_vc_stats)
+#define KTSTR_VC_GET_PORT_FD	_IOW(KTSTR_VC_IOC_MAGIC, 0x08, struct ktstr_vc_port_fd)
 
 /* On a port device: bytes given way since load (port 0 only ever drops). */
 #define KTSTR_VC_PORT_GET_DROPPED _IOR(KTSTR_VC_IOC_MAGIC, 0x20, __u64)
