@@ -389,7 +389,7 @@ static int __init vc_init(void)
 	ret = misc_register(&vc_ctrl_misc);
 	if (ret)
 		goto ports;
-	pr_info("%u slots, ABI %u\n", nr_slots,
+	pr_info("version %s, %u slots, ABI %u\n", KTSTR_VC_VERSION, nr_slots,
 		KTSTR_VC_ABI_VERSION);
 	return 0;
 ports:
@@ -412,3 +412,4 @@ module_exit(vc_exit);
 MODULE_DESCRIPTION("Two-port virtio-console device for KVM guests, in the host kernel");
 MODULE_AUTHOR("ktstr-vconsole developers");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(KTSTR_VC_VERSION);

@@ -36,8 +36,8 @@ kmod_build()
 
 	rm -rf "$dest"
 	mkdir -p "$dest"
-	(cd "$src" && find Kbuild vconsole uapi -type f \
-		\( -name Kbuild -o -name Makefile -o -name '*.[chS]' \) \
+	(cd "$src" && find Kbuild VERSION vconsole uapi -type f \
+		\( -name Kbuild -o -name VERSION -o -name Makefile -o -name '*.[chS]' \) \
 		-exec cp --parents -t "$dest" {} +)
 	make -C "/usr/src/linux-headers-$ver" M="$dest" -j"$(nproc)" modules
 	test -f "$dest/vconsole/ktstr_vconsole.ko"
