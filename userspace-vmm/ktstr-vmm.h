@@ -4,14 +4,21 @@
  * ktstr_vconsole device.  Shared state and the interfaces between its
  * files:
  *
- *	ktstr-vmm.c	arguments, the VM's life cycle, port copy threads
+ *	ktstr-vmm.c	arguments, the VM's life cycle, signals
  *	vmm-boot.c	memory layout, bzImage and initrd loading, boot
  *			params, e820, MP table, page tables, BSP registers
  *	vmm-vcpu.c	vCPU creation, CPUID, the run loop, port I/O, halt
  *			detection
  *	vmm-uart.c	COM1, a 16550A without receive
  *	vmm-device.c	the virtio-mmio window: ktstr_vconsole session,
- *			ioeventfds, irqfd, MMIO forwarding
+ *			ioeventfds, irqfd, MMIO forwarding, port fds
+ *	vmm-port.c	the ports' streams: port 0 to stdout, port 1 to
+ *			--port1, stdin to port 0, host -> guest writes
+ *	vmm-term.c	stdin as the guest's console: raw mode, Ctrl-A
+ *			escapes, the terminal restored on every exit
+ *	vmm-frames.c	the guest's frames on port 1: SNRQ answered,
+ *			the wake byte sent after EXIT
+ *	vmm-diag.c	what to do when /dev/kvm or the device fails
  *
  * Guest physical memory: RAM from 0 up to min(mem, 3 GiB), the rest (if
  * any) from 4 GiB; the hole between holds the device window at
@@ -34,6 +41,7 @@
 #endif
 #define BIT(n)			(1U << (n))
 #define BIT_ULL(n)		(1ULL << (n))
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 
 #define VMM_MAX_CPUS		64
 #define VMM_MSG_MAX		480	/* one message of ktstr-vmm */
@@ -56,11 +64,18 @@
 /* Process exit status: what ended the VM. */
 enum vmm_status {
 	VMM_POWEROFF = 0,	/* every vCPU halted with interrupts off */
-	VMM_ERROR = 1,		/* bad argument, KVM or I/O error */
-	VMM_REBOOT = 2,		/* reset through port 0x64 or 0xcf9 */
-	VMM_TRIPLE_FAULT = 3,	/* KVM_EXIT_SHUTDOWN (also reboot=t) */
-	VMM_SIGNALLED = 4,	/* SIGINT, SIGTERM or SIGHUP */
+	VMM_ERROR = 1,		/* KVM, device or I/O error */
+	VMM_USAGE = 2,		/* bad command line */
+	VMM_REBOOT = 3,		/* reset through port 0x64 or 0xcf9 */
+	VMM_TRIPLE_FAULT = 4,	/* KVM_EXIT_SHUTDOWN (also reboot=t) */
+	VMM_STOPPED = 5,	/* a signal, or Ctrl-A x on the console */
 };
+
+/* The frames of the guest protocol that ktstr-vmm answers (vmm-frames.c). */
+#define VMM_TLV_HDR_LEN		16
+#define VMM_TLV_MAX_LEN		(256 * 1024)
+#define VMM_SNR_NAME_LEN	64
+#define VMM_SNR_LEN		(8 + VMM_SNR_NAME_LEN)
 
 struct vmm;
 
@@ -96,11 +111,13 @@ struct vdev {
 	int kick_fd[6];
 	int call_fd;
 	unsigned int slot;
+	char port_path[2][32];	/* the slot's nodes, for messages */
 };
 
+/* Guest -> host: one thread per port read, port 0 to stdout. */
 struct vmm_port_copy {
 	struct vmm *vm;
-	const char *path;	/* the port device */
+	unsigned int port;
 	int in_fd;
 	int out_fd;
 	bool close_out;
@@ -109,15 +126,55 @@ struct vmm_port_copy {
 	__u64 bytes;
 };
 
+/*
+ * Host -> guest: the port writers, non-blocking, shared by the stdin
+ * thread and the frame watcher.  Once stopped (the session is about to
+ * end) nothing more is written: a byte written after the end would wait
+ * in the idle slot for the next guest.
+ */
+struct vmm_tx {
+	pthread_mutex_t lock;	/* fd, stopped */
+	int fd[2];		/* -1: not open */
+	int stop_fd;		/* eventfd, readable once stopped */
+	bool stopped;
+};
+
+/* stdin to port 0, a terminal through the Ctrl-A escapes. */
+struct vmm_input {
+	pthread_t thread;
+	bool running;
+	bool tty;		/* the terminal is the console */
+	bool escape;		/* Ctrl-A seen, the command byte next */
+};
+
+/* Where the frame watcher is in the port-1 stream. */
+struct vmm_frames {
+	__u8 hdr[VMM_TLV_HDR_LEN];
+	__u8 payload[VMM_SNR_LEN];	/* SNRQ or EXIT, the frames used */
+	size_t have;			/* bytes of hdr, then of payload */
+	__u32 type;
+	__u32 len;
+	__u32 left;			/* payload bytes still to come */
+	bool keep;			/* a frame acted on: payload kept */
+	bool in_payload;
+	bool damaged;			/* stopped watching */
+	__u64 offset;			/* of the current frame */
+	bool have_exit;
+	__s32 exit_code;		/* of the last good EXIT frame */
+};
+
 struct vmm {
 	/* Options. */
 	const char *kernel;
 	const char *initrd;
 	const char *cmdline;
 	const char *port1_out;
+	const char *snrp_name;		/* --snrp NAME */
 	unsigned int ncpus;
 	__u64 mem_size;
-	unsigned int slot;
+	unsigned int slot;		/* KTSTR_VC_SLOT_ANY: --slot auto */
+	bool no_device;			/* --no-device */
+	bool shutdown_after_exit;	/* --shutdown-after-exit */
 	bool verbose;
 	bool stats;			/* --stats */
 
@@ -142,6 +199,9 @@ struct vmm {
 	struct uart com1;
 	struct vdev dev;
 	struct vmm_port_copy port[2];
+	struct vmm_tx tx;
+	struct vmm_input input;
+	struct vmm_frames frames;
 
 	pthread_t main_thread;
 	pthread_mutex_t lock;		/* stopping, status, reason */
@@ -169,6 +229,13 @@ struct vmm {
 	vmm_die_msg(vmm_msg_);						\
 } while (0)
 
+/* A bad command line: says why, exits with VMM_USAGE. */
+#define vmm_usage(...) do {						\
+	char vmm_msg_[VMM_MSG_MAX];					\
+	snprintf(vmm_msg_, sizeof(vmm_msg_), __VA_ARGS__);		\
+	vmm_usage_msg(vmm_msg_);					\
+} while (0)
+
 /* The VM ends with this status; the first reason given wins. */
 #define vmm_stop(vm, status, ...) do {					\
 	char vmm_msg_[VMM_MSG_MAX];					\
@@ -178,6 +245,7 @@ struct vmm {
 
 void vmm_log_msg(const char *msg);
 noreturn void vmm_die_msg(const char *msg);
+noreturn void vmm_usage_msg(const char *msg);
 void vmm_stop_msg(struct vmm *vm, enum vmm_status status, const char *msg);
 bool vmm_stopping(struct vmm *vm);
 void *vmm_gpa(struct vmm *vm, __u64 gpa, __u64 len);
@@ -201,9 +269,35 @@ void uart_io(struct vmm *vm, unsigned int offset, __u8 *data, bool write);
 void uart_flush(struct uart *uart);
 
 /* vmm-device.c */
-bool vdev_open(struct vmm *vm);
+void vdev_open(struct vmm *vm);
+int vdev_port_fd(struct vmm *vm, unsigned int port, int flags);
 void vdev_mmio(struct vmm *vm, __u64 offset, __u8 *data, __u32 len,
 	       bool write);
 void vdev_close(struct vmm *vm);
+
+/* vmm-port.c */
+void ports_init(struct vmm *vm);
+void ports_start(struct vmm *vm);
+bool port_send(struct vmm *vm, unsigned int port, const void *buf,
+	       size_t len);
+void port_close_writer(struct vmm *vm, unsigned int port);
+void ports_stop_tx(struct vmm *vm);
+void ports_join(struct vmm *vm);
+
+/* vmm-term.c */
+bool term_start(void);
+void term_restore(void);
+void term_stopped(void);
+void term_continued(void);
+size_t term_filter(struct vmm *vm, const __u8 *in, size_t len, __u8 *out);
+
+/* vmm-frames.c */
+void frames_feed(struct vmm *vm, const __u8 *buf, size_t len);
+void frames_report(struct vmm *vm);
+
+/* vmm-diag.c */
+noreturn void diag_kvm_open(int err);
+noreturn void diag_ctrl_open(int err);
+noreturn void diag_create_vm(int err);
 
 #endif /* KTSTR_VMM_H */

@@ -11,11 +11,13 @@
  * triggered ISA IRQ 5 turns into one interrupt; the guest's handler reads
  * INTERRUPT_STATUS and acknowledges, and the module sets the status
  * before signalling, so an edge is never needed for work already seen).
- * Every other access to the window is one KTSTR_VC_MMIO ioctl.  Closing
- * the control file ends the session.
+ * Every other access to the window is one KTSTR_VC_MMIO ioctl.  The
+ * ports' streams come from KTSTR_VC_GET_PORT_FD.  Closing the control
+ * file ends the session.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -27,37 +29,89 @@
 
 #define VDEV_CTRL_PATH	"/dev/" KTSTR_VC_CTRL_NAME
 
-static void vdev_check_info(struct vmm *vm)
+/*
+ * The ABI this ktstr-vmm speaks.  Building with -DKTSTR_VMM_ABI=N makes
+ * one that expects another: the VM test's way to meet a mismatch.
+ */
+#ifndef KTSTR_VMM_ABI
+#define KTSTR_VMM_ABI	KTSTR_VC_ABI_VERSION
+#endif
+
+/* Returns the module's number of slots. */
+static unsigned int vdev_check_info(struct vmm *vm)
 {
 	struct ktstr_vc_info info;
+	int err;
 
-	if (ioctl(vm->dev.ctrl_fd, KTSTR_VC_GET_INFO, &info) < 0)
-		vmm_die("%s: KTSTR_VC_GET_INFO: %s", VDEV_CTRL_PATH,
-			strerror(errno));
-	if (info.abi_version != KTSTR_VC_ABI_VERSION)
-		vmm_die("%s: module ABI %u, ktstr-vmm was built for ABI %u",
-			VDEV_CTRL_PATH, info.abi_version, KTSTR_VC_ABI_VERSION);
+	if (ioctl(vm->dev.ctrl_fd, KTSTR_VC_GET_INFO, &info) < 0) {
+		err = errno;
+		vmm_log("%s: KTSTR_VC_GET_INFO: %s", VDEV_CTRL_PATH,
+			strerror(err));
+		if (err == ENOTTY)
+			vmm_die("hint: a much older or newer module? build both from one tree");
+		exit(VMM_ERROR);
+	}
+	if (info.abi_version != KTSTR_VMM_ABI) {
+		vmm_log("%s: the loaded module speaks ABI %u, this ktstr-vmm ABI %u",
+			VDEV_CTRL_PATH, info.abi_version, KTSTR_VMM_ABI);
+		vmm_log("hint: build the module and ktstr-vmm from one tree, then reload it:");
+		vmm_die("hint: sudo rmmod ktstr_vconsole; sudo insmod vconsole/ktstr_vconsole.ko");
+	}
 	if (info.num_queues != KTSTR_VC_NUM_QUEUES ||
 	    info.mmio_size != KTSTR_VC_MMIO_SIZE)
 		vmm_die("%s: module reports %u queues and a %#x-byte window, expected %u and %#x",
 			VDEV_CTRL_PATH, info.num_queues, info.mmio_size,
 			KTSTR_VC_NUM_QUEUES, KTSTR_VC_MMIO_SIZE);
-	if (vm->slot >= info.nr_slots)
+	if (vm->slot != KTSTR_VC_SLOT_ANY && vm->slot >= info.nr_slots)
 		vmm_die("--slot %u: the module has slots 0-%u (its nr_slots parameter)",
 			vm->slot, info.nr_slots - 1);
+	return info.nr_slots;
 }
 
-static void vdev_attach(struct vmm *vm)
+static void vdev_port_paths(struct vmm *vm)
+{
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		if (vm->slot)
+			snprintf(vm->dev.port_path[i], sizeof(vm->dev.port_path[i]),
+				 "/dev/ktstr%u-port%u", vm->slot, i);
+		else
+			snprintf(vm->dev.port_path[i], sizeof(vm->dev.port_path[i]),
+				 "/dev/ktstr-port%u", i);
+	}
+}
+
+/* An explicit slot, or the lowest free one (--slot auto). */
+static void vdev_attach(struct vmm *vm, unsigned int nr_slots)
 {
 	struct ktstr_vc_attach attach = { .slot = vm->slot };
 
 	if (ioctl(vm->dev.ctrl_fd, KTSTR_VC_ATTACH, &attach) < 0) {
-		if (errno == EBUSY)
-			vmm_die("%s: slot %u is in use by another VMM",
+		if (errno == EBUSY && vm->slot == KTSTR_VC_SLOT_ANY) {
+			vmm_log("%s: all %u slots are in use by other VMMs",
+				VDEV_CTRL_PATH, nr_slots);
+			vmm_log("hint: the module's nr_slots parameter sets how many there are:");
+			vmm_die("hint: sudo rmmod ktstr_vconsole; sudo insmod ... nr_slots=%u",
+				nr_slots * 2 < KTSTR_VC_MAX_SLOTS ?
+				nr_slots * 2 : KTSTR_VC_MAX_SLOTS);
+		}
+		if (errno == EBUSY) {
+			vmm_log("%s: slot %u is in use by another VMM",
 				VDEV_CTRL_PATH, vm->slot);
+			vmm_die("hint: --slot auto (the default) takes a free slot");
+		}
+		if (vm->slot == KTSTR_VC_SLOT_ANY)
+			vmm_die("%s: KTSTR_VC_ATTACH (any slot): %s",
+				VDEV_CTRL_PATH, strerror(errno));
 		vmm_die("%s: KTSTR_VC_ATTACH slot %u: %s", VDEV_CTRL_PATH,
 			vm->slot, strerror(errno));
 	}
+	vm->slot = attach.slot;
+	vm->dev.slot = attach.slot;
+	vdev_port_paths(vm);
+	vmm_log("slot %u: %s (console), %s (TLV stream)", vm->slot,
+		vm->dev.port_path[0], vm->dev.port_path[1]);
 }
 
 static void vdev_set_mem(struct vmm *vm)
@@ -141,26 +195,39 @@ static void vdev_set_call(struct vmm *vm)
 }
 
 /*
- * Opens and sets up the device; false (with a warning) when the module
- * is not loaded, so a guest can be brought up without it.
+ * Opens and sets up the device.  Without it the guest has no console
+ * and no TLV stream, and a runner would see a clean exit with no
+ * results: so that takes --no-device.
  */
-bool vdev_open(struct vmm *vm)
+void vdev_open(struct vmm *vm)
 {
+	unsigned int nr_slots;
+
+	if (vm->no_device)
+		return;
 	vm->dev.ctrl_fd = open(VDEV_CTRL_PATH, O_RDWR | O_CLOEXEC);
-	if (vm->dev.ctrl_fd < 0) {
-		if (errno == ENOENT) {
-			vmm_log("warning: no %s (ktstr_vconsole not loaded?): no virtio console",
-				VDEV_CTRL_PATH);
-			return false;
-		}
-		vmm_die("%s: %s", VDEV_CTRL_PATH, strerror(errno));
-	}
-	vdev_check_info(vm);
-	vdev_attach(vm);
+	if (vm->dev.ctrl_fd < 0)
+		diag_ctrl_open(errno);
+	nr_slots = vdev_check_info(vm);
+	vdev_attach(vm, nr_slots);
 	vdev_set_mem(vm);
 	vdev_set_kicks(vm);
 	vdev_set_call(vm);
-	return true;
+}
+
+/*
+ * A port of the attached slot as a file of its own, as if its node had
+ * been opened with flags: the VMM needs no access to the nodes, which
+ * stay root's.  -errno on failure (EBUSY: the node has that reader or
+ * writer already).
+ */
+int vdev_port_fd(struct vmm *vm, unsigned int port, int flags)
+{
+	struct ktstr_vc_port_fd arg = { .port = port, .flags = flags };
+	int fd;
+
+	fd = ioctl(vm->dev.ctrl_fd, KTSTR_VC_GET_PORT_FD, &arg);
+	return fd < 0 ? -errno : fd;
 }
 
 /* One guest access to the window, from a vCPU thread. */

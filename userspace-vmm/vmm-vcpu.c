@@ -97,7 +97,7 @@ void vcpu_init_kvm(struct vmm *vm)
 
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0)
-		vmm_die("/dev/kvm: %s", strerror(errno));
+		diag_kvm_open(errno);
 	ret = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
 	if (ret != KVM_API_VERSION_EXPECTED)
 		vmm_die("/dev/kvm: API version %d, expected %d", ret,
@@ -118,7 +118,7 @@ void vcpu_init_kvm(struct vmm *vm)
 
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0)
-		vmm_die("KVM_CREATE_VM: %s", strerror(errno));
+		diag_create_vm(errno);
 	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, VMM_TSS_ADDR) < 0)
 		vmm_die("KVM_SET_TSS_ADDR: %s", strerror(errno));
 	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,

@@ -45,7 +45,7 @@
  * without ACPI halts every CPU: ktstr-vmm takes that as the power off.
  * Bench and echo reboot (RB_AUTOBOOT) instead: QEMU microvm (acpi=off)
  * does not end on a halt, while a reboot with reboot=t and QEMU's
- * -no-reboot ends it; ktstr-vmm ends on either (exit status 2, or 3
+ * -no-reboot ends it; ktstr-vmm ends on either (exit status 3, or 4
  * with reboot=t).
  *
  * The ports appear some time after the virtio device is probed: with a
