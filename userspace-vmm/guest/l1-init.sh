@@ -2,13 +2,21 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # /init of the first-level VM that run-l1.sh boots (busybox sh): loads
-# kvm_amd, boots the ktstr-vmm guest (the L2) once without the device,
-# loads ktstr_vconsole, then boots the L2 in each case of $CASES and
-# checks what comes out: the console on stdout, the TLV frames on the
-# slot's port 1, the SNRP reply, the 0xd3 wake byte, the exit status and
-# the kernel log.  Result lines are "vmm-test: ok - NAME" or "vmm-test:
-# not ok - NAME", comments "vmm-test: # ..."; the last line is
-# "vmm-test: end".
+# kvm_amd, checks ktstr-vmm's usage and its messages without KVM and
+# without the device, boots the ktstr-vmm guest (the L2) once without the
+# device, runs the README's quick start as it is printed there (as the
+# user ktstr in group kvm; it loads ktstr_vconsole), then boots the L2 in
+# each case of $CASES and checks what comes out: the console on stdout,
+# the TLV frames on the slot's port 1, the SNRP reply, the 0xd3 wake
+# byte, stdin and the terminal, the exit status, the messages and the
+# kernel log.  Result lines are "vmm-test: ok - NAME" or "vmm-test: not
+# ok - NAME", comments "vmm-test: # ..."; the last line is "vmm-test:
+# end".
+#
+# The system stands in for a Debian host the busybox way: /etc/passwd and
+# /etc/group (root; ktstr, in kvm; outsider, not), and mdev -d applying
+# /etc/mdev.conf on uevents as udev applies its rules (/dev/kvm and
+# /dev/ktstr-vconsole group kvm, mode 0660; the port nodes root's).
 #
 # Kernel command line parameters that reach us as environment variables:
 # l2_cpus (default 2), l2_timeout (seconds per L2 run, default 300),
@@ -19,8 +27,12 @@ export PATH
 L2_CPUS=${l2_cpus:-2}
 L2_TIMEOUT=${l2_timeout:-300}
 FLOOD_MIB=${flood_mib:-8}
-CASES=${cases:-nodev check reboot triple flood flood4 slot1 maxcpus two sigterm}
+CASES=${cases:-usage nokvm nodev quickstart check reboot triple flood flood4 slot1 \
+	maxcpus two sigterm perm abi busy stdin term exitcode}
 BASE_CMDLINE="console=ttyS0 quiet panic=-1"
+KVM_GID=108
+# The L2's kernel and initramfs as ktstr-vmm's options, for su -c.
+L2="--kernel /l1/bzImage --initrd /l1/initramfs.cpio.gz"
 KLOG_BAD='Oops|BUG:|kernel BUG|WARNING:|Call Trace|general protection|UBSAN:|KASAN:'
 
 say()
@@ -37,6 +49,14 @@ check()
 	else
 		say "not ok - $name"
 	fi
+}
+
+# boot_l2 VMM ARG...: that ktstr-vmm booting the L2 guest, with ARG.
+boot_l2()
+{
+	vmm_bin=$1
+	shift
+	"$vmm_bin" --kernel /l1/bzImage --initrd /l1/initramfs.cpio.gz "$@"
 }
 
 now_ms()
@@ -60,12 +80,14 @@ wait_grep()
 }
 
 # responder NAME MODE SLOT T0: the host side of the guest's protocol on
-# the slot: the SNRP reply to its SNRQ (check mode), then the wake byte
-# 0xd3 after its EXIT frame.
+# the slot's nodes: the SNRP reply to its SNRQ (check mode), then the
+# wake byte 0xd3 after its EXIT frame.  Modes self (ktstr-vmm answers
+# itself: --snrp, --shutdown-after-exit) and none: nothing.
 responder()
 {
 	dev=/dev/ktstr$3
 	[ "$3" = 0 ] && dev=/dev/ktstr
+	[ "$2" = self ] || [ "$2" = none ] && return
 	if [ "$2" = check ] && wait_grep QRNS "/tmp/$1.port1" "/tmp/$1.done"; then
 		cat /l1/snrp.bin > "$dev-port1"
 		say "# $1: SNRQ seen after $(($(now_ms) - $4)) ms, SNRP written"
@@ -77,9 +99,11 @@ responder()
 	fi
 }
 
-# run_vmm NAME MODE SLOT [ARG...]: one L2 boot with its responder; the
-# console in /tmp/NAME.console, port 1 in /tmp/NAME.port1, the exit
-# status in /tmp/NAME.rc.
+# run_vmm NAME MODE SLOT [ARG...]: one L2 boot with its responder (SLOT
+# may be auto); the console in /tmp/NAME.console, port 1 in
+# /tmp/NAME.port1 (none in mode none), the exit status in /tmp/NAME.rc.
+# stdin is /dev/null: at its end ktstr-vmm lets go of port 0's writer,
+# which the responder needs.
 run_vmm()
 {
 	name=$1
@@ -100,11 +124,11 @@ run_vmm()
 		cpid=$!
 	else
 		cpid=
-		set -- --port1 "/tmp/$name.port1" "$@"
+		[ "$mode" = none ] || set -- --port1 "/tmp/$name.port1" "$@"
 	fi
 	timeout "$L2_TIMEOUT" /l1/ktstr-vmm -v --kernel /l1/bzImage \
-		--initrd /l1/initramfs.cpio.gz --slot "$slot" \
-		"$@" > "/tmp/$name.console" 2> "/tmp/$name.err"
+		--initrd /l1/initramfs.cpio.gz --slot "$slot" "$@" < /dev/null \
+		> "/tmp/$name.console" 2> "/tmp/$name.err"
 	echo $? > "/tmp/$name.rc"
 	[ -z "$cpid" ] || wait "$cpid"
 	touch "/tmp/$name.done"
@@ -152,13 +176,56 @@ klog()
 	check "$1: kernel log clean" sh -c "! grep -qE '$KLOG_BAD' /tmp/klog"
 }
 
+# A bad command line exits 2, and says what is wrong, before anything
+# else is looked at; --version prints the tree's VERSION.
+case_usage()
+{
+	/l1/ktstr-vmm --version > /tmp/out 2>&1
+	check "usage: --version prints VERSION" [ "$(cat /tmp/out)" = "ktstr-vmm $(cat /l1/VERSION)" ]
+	for args in "" "--bogus" "$L2 --mem 12X" "$L2 --mem 32M" "$L2 --slot 64" \
+		"$L2 --snrp ktstr-host" "$L2 --no-device --shutdown-after-exit --port1 /dev/null" \
+		"$L2 extra"; do
+		# shellcheck disable=SC2086 # each case is its words
+		/l1/ktstr-vmm $args > /tmp/out 2>&1
+		st=$?
+		sed "s/^/vmm-test: # usage: /" /tmp/out
+		check "usage: exit status 2 for '${args#"$L2 "}'" [ $st = 2 ]
+	done
+}
+
+# Before kvm_amd: no /dev/kvm, and what to do about it.
+case_nokvm()
+{
+	boot_l2 /l1/ktstr-vmm < /dev/null > /tmp/out 2>&1
+	st=$?
+	sed "s/^/vmm-test: # nokvm: /" /tmp/out
+	check "nokvm: exit status 1" [ $st = 1 ]
+	check "nokvm: says modprobe kvm_amd" grep -q 'KVM is not loaded: sudo modprobe kvm_amd' /tmp/out
+	# A CPU whose flags show no svm (nor hypervisor): the firmware's.
+	sed -e '/^flags/s/$/ /' -e '/^flags/s/ svm / /' \
+		-e '/^flags/s/ hypervisor / /' /proc/cpuinfo > /tmp/cpuinfo
+	mount -o bind /tmp/cpuinfo /proc/cpuinfo
+	boot_l2 /l1/ktstr-vmm < /dev/null > /tmp/out 2>&1
+	st=$?
+	umount /proc/cpuinfo
+	sed "s/^/vmm-test: # nokvm: /" /tmp/out
+	check "nokvm: firmware: exit status 1" [ $st = 1 ]
+	check "nokvm: says virtualization is disabled in the firmware" \
+		grep -q 'virtualization is disabled' /tmp/out
+}
+
 case_nodev()
 {
+	boot_l2 /l1/ktstr-vmm < /dev/null > /tmp/out 2>&1
+	st=$?
+	sed "s/^/vmm-test: # nodev: /" /tmp/out
+	check "nodev: no run without the device: exit status 1" [ $st = 1 ]
+	check "nodev: says the module is not loaded" \
+		grep -q 'the ktstr_vconsole module is not loaded' /tmp/out
 	extra=$(cat /l1/nodev-cmdline 2> /dev/null)
-	console_lines=1000 vmm nodev 0 none --cpus "$L2_CPUS" \
+	console_lines=1000 vmm nodev auto none --no-device --cpus "$L2_CPUS" \
 		--cmdline "console=ttyS0 earlyprintk=serial printk.time=1${extra:+ $extra}"
-	check "nodev: exit status 0" [ "$rc" = 0 ]
-	check "nodev: warning" grep -q 'no /dev/ktstr-vconsole' /tmp/vmm.err
+	check "nodev: --no-device: exit status 0" [ "$rc" = 0 ]
 	check "nodev: early console" grep -q 'earlyser0' /tmp/console.txt
 	check "nodev: ttyS0 console" grep -q 'console \[ttyS0\] enabled' /tmp/console.txt
 	check "nodev: $L2_CPUS CPUs up" \
@@ -166,6 +233,74 @@ case_nodev()
 	check "nodev: /init ran" grep -q 'ktstr guest: no /dev/hvc0' /tmp/console.txt
 	check "nodev: halted" grep -q 'System halted' /tmp/console.txt
 	klog nodev
+}
+
+# sudo_server: root's side of the quick start's sudo (/bin/sudo): runs
+# each command line that comes on /tmp/sudo.cmd in the directory it
+# names, sends back its output and status, then waits for the device
+# nodes as udevadm settle would.
+sudo_server()
+{
+	while read -r dir line < /tmp/sudo.cmd; do
+		[ "$dir" = . ] && break
+		(cd "$dir" && eval "$line") > /tmp/sudo.out 2>&1
+		st=$?
+		i=0
+		while [ -e /dev/ktstr-vconsole ] && [ $i -lt 50 ] &&
+		      [ "$(stat -c %g /dev/ktstr-vconsole)" != $KVM_GID ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		echo $st > /tmp/sudo.rc
+	done
+}
+
+# The README's quick start, extracted by run-l1.sh into
+# /l1/quickstart.sh, run as it is by the user ktstr (in group kvm, not
+# root) in a tree laid out as the source tree after the build steps
+# (/l1/qs).  It loads the module.
+case_quickstart()
+{
+	say "# quickstart: the README's lines, as ktstr (uid 1000, group kvm):"
+	sed 's/^/vmm-test: # quickstart: $ /' /l1/quickstart.sh
+	rm -f /tmp/sudo.cmd /tmp/sudo.rc
+	mkfifo /tmp/sudo.cmd /tmp/sudo.rc
+	chmod 666 /tmp/sudo.cmd /tmp/sudo.rc
+	chown 1000:1000 /l1/qs/build
+	sudo_server &
+	spid=$!
+	start=$(now_ms)
+	timeout "$L2_TIMEOUT" su -s /bin/sh ktstr -c \
+		'cd /l1/qs && sh -e /l1/quickstart.sh' < /dev/null \
+		> /tmp/qs.out 2> /tmp/qs.err
+	st=$?
+	echo ". ." > /tmp/sudo.cmd
+	wait $spid
+	say "# quickstart: exit status $st after $(($(now_ms) - start)) ms"
+	sed 's/^/vmm-test: # quickstart: stderr: /' /tmp/qs.err
+	# ktstr-tlv's lines are the frames, the rest is the console.
+	grep -E ' len=[0-9]+ crc=(ok|bad)' /tmp/qs.out > /tmp/frames.txt
+	grep -v -E ' len=[0-9]+ crc=(ok|bad)' /tmp/qs.out > /tmp/console.txt
+	sed 's/^/vmm-test: # console: /' /tmp/console.txt | tail -n 40
+	sed 's/^/vmm-test: # frame: /' /tmp/frames.txt
+	check "quickstart: ktstr_vconsole loaded" [ -d /sys/module/ktstr_vconsole ]
+	check "quickstart: exit status 0 (the guest's EXIT code)" [ $st = 0 ]
+	check "quickstart: slot 0 and its nodes printed" \
+		grep -q 'slot 0: /dev/ktstr-port0 (console), /dev/ktstr-port1 (TLV stream)' /tmp/qs.err
+	check "quickstart: hvc0 hello" grep -q 'ktstr guest: hello from /dev/hvc0' /tmp/console.txt
+	check "quickstart: SNRP reply" \
+		grep -q 'SNRP reply: id 1 status 0 name "ktstr-host"' /tmp/console.txt
+	check "quickstart: wake byte" grep -q 'wake byte 0xd3: power off' /tmp/console.txt
+	check "quickstart: guest powered off" grep -q 'ktstr-vmm: guest powered off' /tmp/qs.err
+	check "quickstart: SNRQ frame" grep -q '^SNRQ .*id=1 ' /tmp/frames.txt
+	check "quickstart: EXIT 0 frame" grep -q '^EXIT .*code=0' /tmp/frames.txt
+	check "quickstart: LIFE power off frame" grep -q '^LIFE .*phase=3' /tmp/frames.txt
+	# The VMM needed no port node: they stayed root's.
+	check "quickstart: port nodes still root's, 0600" \
+		[ "$(stat -c '%a %u %g' /dev/ktstr-port0 /dev/ktstr-port1 | sort -u)" = "600 0 0" ]
+	check "quickstart: /dev/ktstr-vconsole group kvm, 0660" \
+		[ "$(stat -c '%a %g' /dev/ktstr-vconsole)" = "660 $KVM_GID" ]
+	klog quickstart
 }
 
 case_check()
@@ -184,7 +319,7 @@ case_reboot()
 {
 	vmm reboot 0 reboot --cpus "$L2_CPUS" \
 		--cmdline "$BASE_CMDLINE ktstr.mode=reboot"
-	check "reboot: exit status 2" [ "$rc" = 2 ]
+	check "reboot: exit status 3" [ "$rc" = 3 ]
 	frames reboot
 	klog reboot
 }
@@ -193,7 +328,7 @@ case_triple()
 {
 	vmm triple 0 reboot --cpus "$L2_CPUS" \
 		--cmdline "$BASE_CMDLINE ktstr.mode=reboot reboot=t"
-	check "triple: exit status 3" [ "$rc" = 3 ]
+	check "triple: exit status 4" [ "$rc" = 4 ]
 	frames triple
 	klog triple
 }
@@ -228,11 +363,15 @@ case_flood4()
 	klog flood4
 }
 
-# Slot 1, one vCPU, memory above 4 GiB (two memory slots).
+# Slot 1, one vCPU, memory above 4 GiB (two memory slots), ktstr-vmm
+# answering the guest itself.
 case_slot1()
 {
-	vmm slot1 1 check --cpus 1 --mem 4608 --cmdline "$BASE_CMDLINE"
+	vmm slot1 1 self --cpus 1 --mem 4608M --cmdline "$BASE_CMDLINE" \
+		--snrp ktstr-vmm-test --shutdown-after-exit
 	check "slot1: exit status 0" [ "$rc" = 0 ]
+	check "slot1: slot 1 and its nodes printed" \
+		grep -q 'slot 1: /dev/ktstr1-port0 (console), /dev/ktstr1-port1 (TLV stream)' /tmp/vmm.err
 	frames slot1
 	check "slot1: SNRP reply" grep -q 'SNRP reply: id 1' /tmp/console.txt
 	check "slot1: wake byte" grep -q 'wake byte 0xd3' /tmp/console.txt
@@ -249,14 +388,19 @@ case_maxcpus()
 	klog maxcpus
 }
 
-# Two VMs at once, on slots 0 and 2, one vCPU each.
+# Two VMs at once, each on the slot --slot auto takes, one vCPU each.
 case_two()
 {
-	say "# two: ktstr-vmm --slot 0 and --slot 2 at once"
-	run_vmm two-a check 0 --cpus 1 --cmdline "$BASE_CMDLINE" &
+	say "# two: ktstr-vmm --slot auto twice at once"
+	run_vmm two-a self auto --cpus 1 --cmdline "$BASE_CMDLINE" \
+		--snrp ktstr-vmm-test --shutdown-after-exit &
 	apid=$!
-	run_vmm two-b check 2 --cpus 1 --cmdline "$BASE_CMDLINE"
+	run_vmm two-b self auto --cpus 1 --cmdline "$BASE_CMDLINE" \
+		--snrp ktstr-vmm-test --shutdown-after-exit
 	wait $apid
+	slots=$(sed -n 's/^ktstr-vmm: slot \([0-9]*\):.*/\1/p' /tmp/two-a.err /tmp/two-b.err |
+		sort | tr '\n' ' ')
+	check "two: slots 0 and 1 taken (${slots% })" [ "$slots" = "0 1 " ]
 	for v in two-a two-b; do
 		sed "s/^/vmm-test: # $v: /" "/tmp/$v.err"
 		sed "s/^/vmm-test: # $v console: /" "/tmp/$v.console" | tail -n 40
@@ -269,28 +413,183 @@ case_two()
 	klog two
 }
 
-# SIGTERM while the guest waits for its reply: status 4, and the frames
+# SIGTERM while the guest waits for its reply: status 5, and the frames
 # it sent before are all there.
 case_sigterm()
 {
 	rm -f /tmp/port1.bin /tmp/sigterm.done
 	: > /tmp/port1.bin
-	/l1/ktstr-vmm --kernel /l1/bzImage --initrd /l1/initramfs.cpio.gz \
-		--cpus "$L2_CPUS" --cmdline "$BASE_CMDLINE" \
-		--port1 /tmp/port1.bin > /tmp/console.txt 2> /tmp/vmm.err &
+	boot_l2 /l1/ktstr-vmm --cpus "$L2_CPUS" --cmdline "$BASE_CMDLINE" \
+		--port1 /tmp/port1.bin < /dev/null > /tmp/console.txt 2> /tmp/vmm.err &
 	pid=$!
 	wait_grep QRNS /tmp/port1.bin /tmp/sigterm.done
 	kill -TERM $pid
 	wait $pid
 	rc=$?
 	sed 's/^/vmm-test: # vmm: /' /tmp/vmm.err
-	check "sigterm: exit status 4" [ "$rc" = 4 ]
+	check "sigterm: exit status 5" [ "$rc" = 5 ]
 	check "sigterm: SNRQ frame kept" grep -q QRNS /tmp/port1.bin
 	klog sigterm
 }
 
+# Who may not: a user outside group kvm, then a control device whose
+# group is root's.
+case_perm()
+{
+	su -s /bin/sh outsider -c "/l1/ktstr-vmm $L2" < /dev/null > /tmp/out 2>&1
+	st=$?
+	sed "s/^/vmm-test: # perm: /" /tmp/out
+	check "perm: /dev/kvm refused: exit status 1" [ $st = 1 ]
+	check "perm: says /dev/kvm is group kvm" grep -q '/dev/kvm is group kvm, mode 0660' /tmp/out
+	check "perm: says to join group kvm" grep -q 'not in group kvm' /tmp/out
+	chgrp 0 /dev/ktstr-vconsole
+	su -s /bin/sh ktstr -c "/l1/ktstr-vmm $L2" < /dev/null > /tmp/out 2>&1
+	st=$?
+	chgrp $KVM_GID /dev/ktstr-vconsole
+	sed "s/^/vmm-test: # perm: /" /tmp/out
+	check "perm: /dev/ktstr-vconsole refused: exit status 1" [ $st = 1 ]
+	check "perm: says only root may open it" grep -q 'only root may open it' /tmp/out
+}
+
+# A ktstr-vmm built for another ABI than the module's.
+case_abi()
+{
+	boot_l2 /l1/ktstr-vmm-abi99 < /dev/null > /tmp/out 2>&1
+	st=$?
+	sed "s/^/vmm-test: # abi: /" /tmp/out
+	check "abi: exit status 1" [ $st = 1 ]
+	check "abi: says which ABI each speaks" \
+		grep -q 'the loaded module speaks ABI 2, this ktstr-vmm ABI 99' /tmp/out
+}
+
+# reload_module [PARAM...]: ktstr_vconsole again, nodes settled.
+reload_module()
+{
+	rmmod ktstr_vconsole
+	insmod /l1/modules/vconsole/99-ktstr_vconsole.ko "$@"
+	i=0
+	while [ "$(stat -c %g /dev/ktstr-vconsole 2> /dev/null)" != $KVM_GID ] &&
+	      [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+# A slot taken, then every slot taken (the module reloaded with one).
+case_busy()
+{
+	reload_module nr_slots=1
+	boot_l2 /l1/ktstr-vmm --cmdline "$BASE_CMDLINE" < /dev/null > /dev/null 2> /tmp/holder.err &
+	hpid=$!
+	wait_grep 'slot 0:' /tmp/holder.err /nonexistent
+	boot_l2 /l1/ktstr-vmm --slot 0 < /dev/null > /tmp/out 2>&1
+	st=$?
+	sed "s/^/vmm-test: # busy: /" /tmp/out
+	check "busy: slot 0 taken: exit status 1" [ $st = 1 ]
+	check "busy: says slot 0 is in use" grep -q 'slot 0 is in use by another VMM' /tmp/out
+	boot_l2 /l1/ktstr-vmm < /dev/null > /tmp/out 2>&1
+	st=$?
+	sed "s/^/vmm-test: # busy: /" /tmp/out
+	check "busy: every slot taken: exit status 1" [ $st = 1 ]
+	check "busy: says all 1 slots are in use" grep -q 'all 1 slots are in use' /tmp/out
+	kill -TERM $hpid
+	wait $hpid
+	check "busy: the holder stopped: exit status 5" [ $? = 5 ]
+	reload_module
+	klog busy
+}
+
+# stdin a pipe: its bytes reach the guest's console (echo mode sends them
+# back once it says it is ready), the last one the wake byte; echo mode
+# reboots: status 3.
+case_stdin()
+{
+	: > /tmp/console.txt
+	# shellcheck disable=SC2094 # the writer waits for what the guest says
+	{
+		wait_grep 'echo: ready' /tmp/console.txt /nonexistent
+		printf 'q\003\001'
+		wait_grep 'echo: done' /tmp/console.txt /nonexistent
+		printf '\323'
+	} | timeout "$L2_TIMEOUT" /l1/ktstr-vmm --kernel /l1/bzImage --initrd /l1/initramfs.cpio.gz \
+		--cmdline "$BASE_CMDLINE ktstr.mode=echo ktstr.echo_n=3" \
+		> /tmp/console.txt 2> /tmp/vmm.err
+	rc=$?
+	sed 's/^/vmm-test: # console: /' /tmp/console.txt | tail -n 20
+	sed 's/^/vmm-test: # vmm: /' /tmp/vmm.err
+	check "stdin: exit status 3 (echo mode reboots)" [ "$rc" = 3 ]
+	check "stdin: the bytes echoed" grep -q "$(printf 'q\003\001')" /tmp/console.txt
+	check "stdin: echo done" grep -q 'echo: done: 3 of 3' /tmp/console.txt
+	check "stdin: wake byte" grep -q 'wake byte 0xd3' /tmp/console.txt
+	klog stdin
+}
+
+# pty_run NAME STEP... -- ARG...: ktstr-vmm on a pseudo-terminal.
+pty_run()
+{
+	n=$1
+	shift
+	/l1/ktstr-pty-run -o "/tmp/$n.pty" -t 120 "$@" > "/tmp/$n.ptyrun" 2>&1
+	sed "s/^/vmm-test: # $n: /" "/tmp/$n.ptyrun"
+	sed "s/^/vmm-test: # $n: terminal: /" "/tmp/$n.pty" | tr -d '\r' | tail -n 20
+}
+
+# The terminal as the guest's console: raw (Ctrl-C reaches the guest,
+# which echoes in echo mode), Ctrl-A Ctrl-A sends Ctrl-A, Ctrl-A h, Ctrl-A
+# x quits; the terminal's modes are back after, after a SIGTERM and after
+# a fault too.
+case_term()
+{
+	pty_run term -e 'Ctrl-A x quits' -e 'echo: ready' -s 'q' -s '\x03' \
+		-s '\x01\x01' -e 'q\x03\x01' -e 'echo: done: 3 of 3' -s '\x01h' \
+		-e 'Ctrl-A Ctrl-A  send' -s '\x01x' -- \
+		/l1/ktstr-vmm --kernel /l1/bzImage --initrd /l1/initramfs.cpio.gz \
+		--cmdline "$BASE_CMDLINE ktstr.mode=echo ktstr.echo_n=3"
+	check "term: keys echoed by the guest, Ctrl-A x quits: exit status 5" \
+		grep -q 'pty-run: exit status 5' /tmp/term.ptyrun
+	check "term: termios restored" grep -q 'pty-run: termios restored' /tmp/term.ptyrun
+	check "term: said why it stopped" grep -q 'quit (Ctrl-A x)' /tmp/term.pty
+	pty_run term-sigterm -e 'Ctrl-A x quits' -k 15 -- /l1/ktstr-vmm --no-device \
+		--kernel /l1/bzImage --initrd /l1/initramfs.cpio.gz
+	check "term: SIGTERM: exit status 5" \
+		grep -q 'pty-run: exit status 5' /tmp/term-sigterm.ptyrun
+	check "term: SIGTERM: termios restored" \
+		grep -q 'pty-run: termios restored' /tmp/term-sigterm.ptyrun
+	pty_run term-segv -e 'Ctrl-A x quits' -k 11 -- /l1/ktstr-vmm --no-device \
+		--kernel /l1/bzImage --initrd /l1/initramfs.cpio.gz
+	check "term: SIGSEGV: killed by it" grep -q 'pty-run: killed by signal 11' /tmp/term-segv.ptyrun
+	check "term: SIGSEGV: termios restored" grep -q 'pty-run: termios restored' /tmp/term-segv.ptyrun
+	klog term
+}
+
+# The guest's EXIT code through the quick start's tools: no SNRP reply
+# (no --snrp), so its check fails: EXIT 1, still a power off.
+case_exitcode()
+{
+	timeout "$L2_TIMEOUT" /l1/ktstr-vmm --kernel /l1/bzImage --initrd /l1/initramfs.cpio.gz \
+		--port1 /tmp/ec.tlv --shutdown-after-exit \
+		--cmdline "$BASE_CMDLINE ktstr.reply_timeout=1" < /dev/null \
+		> /tmp/console.txt 2> /tmp/vmm.err
+	rc=$?
+	sed 's/^/vmm-test: # vmm: /' /tmp/vmm.err
+	check "exitcode: exit status 0 (powered off)" [ "$rc" = 0 ]
+	check "exitcode: the guest's check failed" grep -q 'no SNRP reply' /tmp/console.txt
+	/l1/ktstr-tlv --exit-code /tmp/ec.tlv > /dev/null 2>&1
+	check "exitcode: ktstr-tlv --exit-code gives the guest's 1" [ $? = 1 ]
+	klog exitcode
+}
+
 main()
 {
+	mkdir -p /dev/pts
+	mount -t devpts none /dev/pts
+	mdev -d
+	case " $CASES " in
+	*" usage "*) case_usage ;;
+	esac
+	case " $CASES " in
+	*" nokvm "*) case_nokvm ;;
+	esac
 	for m in /l1/modules/kvm/*.ko; do
 		insmod "$m" 2>&1 | sed 's/^/vmm-test: # insmod: /'
 	done
@@ -302,9 +601,17 @@ main()
 	case " $CASES " in
 	*" nodev "*) case_nodev ;;
 	esac
+	# What ktstr_vconsole needs; the quick start loads the module itself.
 	for m in /l1/modules/vconsole/*.ko; do
-		insmod "$m" 2>&1 | sed 's/^/vmm-test: # insmod: /'
+		case $m in
+		*/99-ktstr_vconsole.ko) ;;
+		*) insmod "$m" 2>&1 | sed 's/^/vmm-test: # insmod: /' ;;
+		esac
 	done
+	case " $CASES " in
+	*" quickstart "*) case_quickstart ;;
+	*) insmod /l1/modules/vconsole/99-ktstr_vconsole.ko ;;
+	esac
 	check "ktstr_vconsole loaded" [ -d /sys/module/ktstr_vconsole ]
 	i=0
 	while [ ! -e /dev/ktstr1-port1 ] && [ $i -lt 50 ]; do
@@ -313,7 +620,10 @@ main()
 	done
 	dmesg -c > /dev/null
 	for c in $CASES; do
-		[ "$c" = nodev ] || "case_$c"
+		case $c in
+		usage|nokvm|nodev|quickstart) ;;
+		*) "case_$c" ;;
+		esac
 	done
 	say "end"
 }

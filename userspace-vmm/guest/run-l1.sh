@@ -6,7 +6,11 @@
 # in QEMU TCG (the L1, -smp 1 because it runs an L2 Linux), busybox, the
 # kvm modules, ktstr_vconsole.ko built against the 6.12 headers, and the
 # ktstr-vmm guest (bzImage, initramfs) booted by ktstr-vmm inside it (the
-# L2).  l1-init.sh is the L1's /init and does the checks.
+# L2).  l1-init.sh is the L1's /init and does the checks.  The README's
+# quick start runs there as it is printed: its lines after the marker
+# "<!-- quick start: run" go to /l1/quickstart.sh, and /l1/qs is laid out
+# as the source tree after the quick start's build lines (which this
+# script does its own way: the L1's kernel is not the one running here).
 #
 # Needs: build/guest/bzImage (build-kernel.sh), the programs of
 # `make -C userspace-vmm`, /usr/src/linux-headers-6.12.*-amd64 and
@@ -44,6 +48,76 @@ snrp_frame()
 	"$PROGS/ktstr-guest-init" --snrp-frame > "$1"
 }
 
+# The README's quick start: the indented lines after its run marker.
+quickstart_script()
+{
+	awk '/<!-- quick start: run/ { on = 1; next }
+	     on && /^    / { print substr($0, 5); found = 1; next }
+	     on && found && !/^$/ { exit }' "$TOP/README.md" > "$1"
+	[[ -s $1 ]] || { echo "run-l1: no quick start in README.md" >&2; return 1; }
+}
+
+# A ktstr-vmm that expects another ABI than the module's (case abi).
+abi99_vmm()
+{
+	make -C "$TOP/userspace-vmm" OUTPUT="$OUT/abi99" \
+		EXTRA_CFLAGS=-DKTSTR_VMM_ABI=99 ktstr-vmm > /dev/null
+	cp "$OUT/abi99/ktstr-vmm" "$1"
+}
+
+# A Debian host the busybox way: root, ktstr in group kvm, outsider not;
+# mdev's rules for what udev's do (l1-init.sh); the quick start's sudo.
+l1_system()
+{
+	mkdir -p "$1/etc"
+	cat > "$1/etc/passwd" <<-'EOT'
+	root:x:0:0:root:/:/bin/sh
+	ktstr:x:1000:1000:ktstr:/tmp:/bin/sh
+	outsider:x:1001:1001:outsider:/tmp:/bin/sh
+	EOT
+	cat > "$1/etc/group" <<-'EOT'
+	root:x:0:
+	kvm:x:108:ktstr
+	ktstr:x:1000:
+	outsider:x:1001:
+	EOT
+	# First match wins; what is not named here becomes root's, 0600.
+	cat > "$1/etc/mdev.conf" <<-'EOT'
+	null 0:0 666
+	zero 0:0 666
+	full 0:0 666
+	random 0:0 666
+	urandom 0:0 666
+	tty 0:0 666
+	ptmx 0:0 666
+	kvm 0:108 660
+	ktstr-vconsole 0:108 660
+	.* 0:0 600
+	EOT
+	cat > "$1/bin/sudo" <<-'EOT'
+	#!/bin/sh
+	# The quick start's sudo: root's sudo_server (l1-init.sh) runs it.
+	echo "$PWD $*" > /tmp/sudo.cmd
+	read -r rc < /tmp/sudo.rc
+	cat /tmp/sudo.out
+	exit "$rc"
+	EOT
+	chmod 755 "$1/bin/sudo"
+}
+
+# /l1/qs: the source tree as the quick start's build lines leave it.
+quickstart_tree()
+{
+	local qs=$1/l1/qs
+
+	mkdir -p "$qs/build/userspace-vmm" "$qs/build/guest" "$qs/vconsole"
+	cp "$PROGS/ktstr-vmm" "$PROGS/ktstr-tlv" "$qs/build/userspace-vmm/"
+	cp "${L2_KERNEL:-$TOP/build/guest/bzImage}" "$qs/build/guest/bzImage"
+	cp "$OUT/initramfs-l2.cpio.gz" "$qs/build/guest/initramfs.cpio.gz"
+	cp "$ko" "$qs/vconsole/ktstr_vconsole.ko"
+	quickstart_script "$1/l1/quickstart.sh"
+}
+
 make_initramfs()
 {
 	local a deps=()
@@ -54,10 +128,14 @@ make_initramfs()
 	IFS=, read -ra deps <<< "$(modinfo -F depends "$ko")"
 	kmod_add "$kdir" "$ver" "$root/l1/modules/vconsole" "${deps[@]}"
 	cp "$ko" "$root/l1/modules/vconsole/99-ktstr_vconsole.ko"
-	cp "$PROGS/ktstr-vmm" "$PROGS/ktstr-tlv" "${L2_KERNEL:-$TOP/build/guest/bzImage}" \
-		"$OUT/initramfs-l2.cpio.gz" "$root/l1/"
+	cp "$PROGS/ktstr-vmm" "$PROGS/ktstr-tlv" "$PROGS/ktstr-pty-run" \
+		"${L2_KERNEL:-$TOP/build/guest/bzImage}" \
+		"$OUT/initramfs-l2.cpio.gz" "$TOP/VERSION" "$root/l1/"
 	mv "$root/l1/initramfs-l2.cpio.gz" "$root/l1/initramfs.cpio.gz"
 	snrp_frame "$root/l1/snrp.bin"
+	abi99_vmm "$root/l1/ktstr-vmm-abi99"
+	l1_system "$root"
+	quickstart_tree "$root"
 	echo "${NODEV_CMDLINE:-}" > "$root/l1/nodev-cmdline"
 	mkdir -p "$root/l1/extra"
 	for a in ${L1_EXTRA:-}; do
