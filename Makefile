@@ -134,9 +134,12 @@ UDEV_RELOAD := if udevadm control --reload 2> /dev/null; then \
 		echo "udev is not running: the rule applies when it starts"; \
 	fi
 
+# Directories go only when they are ours (DOCDIR's); bin/, man1/ and the
+# others are shared.
 uninstall:
 	rm -f $(foreach f,$(INSTALL_FILES),$(call install_dst,$(f)))
-	-rmdir -p $(sort $(foreach f,$(INSTALL_FILES),$(dir $(call install_dst,$(f))))) 2> /dev/null
+	rmdir $(addprefix $(DESTDIR)$(DOCDIR)/,examples/udev examples/modprobe.d \
+		examples/modules-load.d examples) $(DESTDIR)$(DOCDIR) 2> /dev/null || true
 
 # Into /lib/modules/<release>/updates (INSTALL_MOD_DIR), which depmod
 # prefers to the kernel's own directories; depmod only when installing
