@@ -5,22 +5,68 @@
 # make check      run every test in QEMU on the 6.1 and 6.12 host kernels
 # make demo       boot a guest on the module in QEMU, show console and TLV
 # make bench      the benchmark in QEMU on the 6.12 host kernel (not a test)
+#
+# make install          the tools, the uapi header, the udev rule, the man
+#                       pages and the examples, under PREFIX (/usr/local),
+#                       staged under DESTDIR if given
+# make modules_install  the module into /lib/modules/<KDIR's release>/updates
+#                       (under DESTDIR if given), then depmod
+# make dkms-source      the module's sources and dkms.conf as DKMS wants
+#                       them: $(DESTDIR)/usr/src/ktstr-vconsole-<VERSION>
+# make uninstall        what make install installed (same PREFIX, DESTDIR)
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+VERSION := $(strip $(file <$(TOP)/VERSION))
 
-# The running kernel's build dir if it has one, else the newest Debian
-# headers installed.
-KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
-	$(lastword $(sort $(wildcard /usr/src/linux-headers-*-amd64))))
+# The module is built for the running kernel unless KDIR names another
+# kernel's build tree.  Never a guess: a module built for another kernel
+# than the one that loads it fails with "Invalid module format".
+ifeq ($(origin KVER),undefined)
+KVER := $(shell uname -r)
+kver_running := (the running one)
+endif
+kdir := $(or $(KDIR),/lib/modules/$(KVER)/build)
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/ktstr-vconsole
+# udev reads /usr/local/lib/udev/rules.d as well as /usr/lib/udev/rules.d.
+UDEVRULESDIR ?= $(PREFIX)/lib/udev/rules.d
+DKMS_SRCDIR ?= /usr/src/ktstr-vconsole-$(VERSION)
+INSTALL ?= install
 
 .PHONY: all module userspace guest selftests setup check bench demo \
 	checkpatch clean
+.PHONY: kdir-check install uninstall modules_install dkms-source
 
 all: module userspace
 
-module:
-	$(MAKE) -C $(KDIR) M=$(TOP) modules
+module: kdir-check
+	$(MAKE) -C $(kdir) M=$(TOP) modules
 
+# Stops a module build that has no kernel build tree, saying what to install.
+kdir-check:
+	@if [ ! -f "$(kdir)/Makefile" ]; then \
+		if [ -n "$(KDIR)" ]; then \
+			echo "KDIR=$(KDIR) is not a kernel build tree (no Makefile there)."; \
+		else \
+			echo "No headers for kernel $(KVER)$(if $(kver_running), $(kver_running)): $(kdir) does not exist."; \
+			echo "Install them (Debian, Ubuntu: apt-get install linux-headers-$(KVER);"; \
+			echo "Fedora: dnf install kernel-devel-$(KVER)), or build for another"; \
+			echo "kernel with make KDIR=<its build tree>; those installed:"; \
+			for d in /lib/modules/*/build; do \
+				[ -f "$$d/Makefile" ] && echo "    $$d"; \
+			done; \
+			echo "(a module built for another kernel than the running one fails to"; \
+			echo "load with \"Invalid module format\")."; \
+		fi >&2; \
+		exit 1; \
+	fi
+
+# The host tools (dynamic, build/host) and the static copies the guest
+# and the test VMs run (build/userspace-vmm); see userspace-vmm/Makefile.
 userspace:
 	$(MAKE) -C $(TOP)/userspace-vmm
 
@@ -51,6 +97,88 @@ checkpatch:
 		--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG -f \
 		$(shell cd $(TOP) && git ls-files '*.c' '*.h')
 
+# What make install puts where: "source:destination:mode" (source
+# relative to the top, destination under DESTDIR).  The port-node rule
+# is an example only: the port nodes stay root's unless a single-user
+# machine opts in (udev/61-ktstr-port-kvm.rules says how).
+INSTALL_FILES := \
+	build/host/ktstr-vmm:$(BINDIR)/ktstr-vmm:0755 \
+	build/host/ktstr-tlv:$(BINDIR)/ktstr-tlv:0755 \
+	uapi/linux/ktstr_vconsole.h:$(INCLUDEDIR)/linux/ktstr_vconsole.h:0644 \
+	udev/60-ktstr-vconsole.rules:$(UDEVRULESDIR)/60-ktstr-vconsole.rules:0644 \
+	man/ktstr-vmm.1:$(MANDIR)/man1/ktstr-vmm.1:0644 \
+	man/ktstr-tlv.1:$(MANDIR)/man1/ktstr-tlv.1:0644 \
+	man/ktstr-vconsole.4:$(MANDIR)/man4/ktstr-vconsole.4:0644 \
+	README.md:$(DOCDIR)/README.md:0644 \
+	NEWS:$(DOCDIR)/NEWS:0644 \
+	udev/61-ktstr-port-kvm.rules:$(DOCDIR)/examples/udev/61-ktstr-port-kvm.rules:0644 \
+	examples/modprobe.d/ktstr-vconsole.conf:$(DOCDIR)/examples/modprobe.d/ktstr-vconsole.conf:0644 \
+	examples/modules-load.d/ktstr-vconsole.conf:$(DOCDIR)/examples/modules-load.d/ktstr-vconsole.conf:0644
+
+install_src = $(word 1,$(subst :, ,$(1)))
+install_dst = $(DESTDIR)$(word 2,$(subst :, ,$(1)))
+install_mode = $(word 3,$(subst :, ,$(1)))
+
+# Builds the host tools if needed, not the module (modules_install).
+# Into the running system (no DESTDIR) it also has a running udev read
+# the rule and apply it to a control device already there.
+install:
+	$(MAKE) -C $(TOP)/userspace-vmm host
+	$(foreach f,$(INSTALL_FILES),$(INSTALL) -D -m $(call install_mode,$(f)) \
+		$(TOP)/$(call install_src,$(f)) $(call install_dst,$(f))$(newline))
+	$(if $(DESTDIR),,$(UDEV_RELOAD))
+
+UDEV_RELOAD := if udevadm control --reload 2> /dev/null; then \
+		udevadm trigger --action=change --sysname-match=ktstr-vconsole; \
+	else \
+		echo "udev is not running: the rule applies when it starts"; \
+	fi
+
+# Directories go only when they are ours (DOCDIR's); bin/, man1/ and the
+# others are shared.
+uninstall:
+	rm -f $(foreach f,$(INSTALL_FILES),$(call install_dst,$(f)))
+	rmdir $(addprefix $(DESTDIR)$(DOCDIR)/,examples/udev examples/modprobe.d \
+		examples/modules-load.d examples) $(DESTDIR)$(DOCDIR) 2> /dev/null || true
+
+# Into /lib/modules/<release>/updates (INSTALL_MOD_DIR), which depmod
+# prefers to the kernel's own directories; depmod only when installing
+# into the running system (a staged tree is a packager's, whose package
+# runs depmod when installed).  kbuild signs the module when the kernel
+# signs all of its own (CONFIG_MODULE_SIG_ALL, as Debian's do) with the
+# kernel's key, which a headers package does not ship: without the key
+# the module is installed unsigned, without sign-file's errors.
+INSTALL_MOD_DIR ?= updates
+kdir_sig_key = $(shell sed -n 's/^CONFIG_MODULE_SIG_KEY="\{0,1\}\([^"]*\)"\{0,1\}$$/\1/p' \
+	$(kdir)/include/config/auto.conf 2> /dev/null)
+kdir_nosign = $(if $(wildcard $(kdir_sig_key) $(kdir)/$(kdir_sig_key)),,CONFIG_MODULE_SIG_ALL=)
+
+modules_install: module
+	$(MAKE) -C $(kdir) M=$(TOP) INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) \
+		$(if $(DESTDIR),INSTALL_MOD_PATH=$(DESTDIR)) $(kdir_nosign) modules_install
+	$(if $(DESTDIR),,depmod -a $$(cat $(kdir)/include/config/kernel.release))
+
+# The tree dkms.conf builds from: the top Makefile, kbuild files, the
+# module's sources and the uapi header; nothing built.
+DKMS_FILES := Makefile Kbuild VERSION dkms.conf vconsole/Kbuild \
+	$(patsubst $(TOP)/%,%,$(filter-out %.mod.c,$(wildcard $(TOP)/vconsole/*.[ch]))) \
+	uapi/linux/ktstr_vconsole.h
+
+dkms-source:
+	$(foreach f,$(DKMS_FILES),$(INSTALL) -D -m 0644 $(TOP)/$(f) \
+		$(DESTDIR)$(DKMS_SRCDIR)/$(f)$(newline))
+
+# Also in the DKMS tree (dkms.conf's CLEAN), which has no userspace-vmm/.
+# kbuild's clean of an external module is the same for every kernel: any
+# build tree will do when KDIR's is missing.
+clean_kdir = $(patsubst %/Makefile,%,$(firstword $(wildcard $(kdir)/Makefile /lib/modules/*/build/Makefile)))
+
 clean:
-	$(MAKE) -C $(KDIR) M=$(TOP) clean
+	$(if $(clean_kdir),$(MAKE) -C $(clean_kdir) M=$(TOP) clean)
+	if [ -d $(TOP)/userspace-vmm ]; then $(MAKE) -C $(TOP)/userspace-vmm clean; fi
 	rm -rf $(TOP)/build/selftests
+
+define newline
+
+
+endef

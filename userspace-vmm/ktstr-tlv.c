@@ -2,12 +2,13 @@
 /*
  * ktstr-tlv: print the TLV frames of a guest's port-1 stream.
  *
- *	ktstr-tlv [--json] [--exit-code] [FILE|-]
+ *	ktstr-tlv [--json] [--exit-code] [--strict] [FILE|-]
+ *	ktstr-tlv --version | --help
  *
  * Reads FILE (a regular file, a pipe or a character device such as
  * /dev/ktstr-port1), or standard input for "-" or no FILE, until EOF;
  * never seeks, copes with short reads, and prints each frame as soon as
- * it is complete (stdout is flushed per frame).
+ * it is complete (stdout is flushed per line).
  *
  * Output, one line per frame:
  *
@@ -19,15 +20,15 @@
  *	PRAW len=100 crc=bad hex=<first 64 bytes>...
  *	0x41424344("ABCD") len=2 crc=ok hex=0102
  *
- * With --json, exactly one JSON object per frame per line and nothing
- * else on stdout:
+ * With --json, exactly one JSON object per line and nothing else on
+ * stdout; "offset" is where the frame's header starts in the stream:
  *
- *	{"type":"EXIT","length":4,"crc_ok":true,"code":0}
+ *	{"type":"EXIT","offset":0,"length":4,"crc_ok":true,"code":0}
  *	{"type":"LIFE",...,"phase":1,"reason":"boot"}
  *	{"type":"SOUT",...,"text":"hello world\n"}     (also SERR, DMSG)
  *	{"type":"SCEN",...,"elapsed_ms":1500}
  *	{"type":"SNRQ",...,"id":7,"kind":1,"name":"map"}  (SNRP: "status")
- *	{"type":"SRDY","length":0,"crc_ok":true}         (also SCST)
+ *	{"type":"SRDY","offset":20,"length":0,"crc_ok":true}  (also SCST)
  *	{"type":"PRAW",...,"payload_hex":"...","payload_truncated":true}
  *	{"type":"ABCD","type_hex":"0x41424344",...,"payload_hex":...}
  *
@@ -38,19 +39,41 @@
  * payload whose size does not fit its type (EXIT not 4 bytes, LIFE
  * empty, SRDY/SCST not empty, SCEN not 8, SNRQ/SNRP not 72) is shown as
  * "malformed" with its hex.  Text is escaped as described in tlv.h:
- * invalid UTF-8 bytes become \u00XX in JSON, \xNN in the line format.
+ * controls, line separators and bidi controls become \uXXXX in JSON and
+ * \xNN bytes in the line format, invalid UTF-8 bytes \u00XX and \xNN.
  *
- * Problems go to stderr: a bad CRC (the frame is still printed, with
- * crc_ok false), a malformed payload, a header with a length over 256 KiB
- * or a non-zero pad (followed by a resync: the next offset holding a
- * header of a known type, pad 0 and a length valid for that type), a
- * truncated tail, read and write errors.
+ * Damage is reported in band, in stream order, and on stderr: a bad CRC
+ * (the frame is still printed, with crc_ok false), a malformed payload,
+ * a header with a length over 256 KiB or a non-zero pad (followed by a
+ * resync: the next offset holding a header of a known type, pad 0 and a
+ * length valid for that type, and a note of the bytes skipped), a
+ * truncated tail, a read error.  In band it is a line of its own:
  *
- * Exit status without --exit-code: 0 when no problem was reported, 1
- * otherwise.  With --exit-code: the code of the last EXIT frame that has
- * a good CRC and a 4-byte payload, modulo 256 as exit() does (-1 gives
- * 255); 2 when there is no such frame (a stream that cannot be opened
- * included).  Usage errors: 2.
+ *	ERROR offset 22: bad header (type SOUT): length 262145 over 262144, resyncing
+ *	{"error":"bad_length","offset":22,"type":"SOUT","length":262145,"message":"..."}
+ *
+ * "error" is one of bad_crc, malformed, bad_length, bad_pad, skipped,
+ * truncated_header, truncated_payload, read (tlv_format_error_json()).
+ * No frame line starts with "ERROR" and no frame object has "error".
+ *
+ * Exit status without --exit-code: 0 when the stream parsed cleanly, 1
+ * when it was damaged or could not be read, 2 on a usage error.
+ *
+ * With --exit-code the status is for a runner, and a guest's code never
+ * looks like one of ktstr-tlv's own outcomes: EXIT codes 0..99 pass
+ * through, 100..104 are reserved (tlv.h), 124..127 stay timeout(1)'s and
+ * the shell's, 128 and up the signals'.  The usual guest codes (0, 1, a
+ * kselftest's 4) keep their meaning; a code outside 0..99 is in the EXIT
+ * line for whoever needs it.
+ *
+ *	0..99	the code of the last EXIT frame with a good CRC and a
+ *		4-byte payload
+ *	100	that code was below 0 or over 99
+ *	101	no such EXIT frame, and the stream was clean
+ *	102	the stream was damaged and no EXIT frame came through; with
+ *		--strict, damaged whatever the EXIT frames said
+ *	103	FILE could not be opened or read, or stdout written
+ *	104	usage error
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -67,25 +90,40 @@
 #define READ_SIZE	65536
 
 static const char usage_text[] =
-"Usage: ktstr-tlv [--json] [--exit-code] [FILE|-]\n"
-"       ktstr-tlv --help\n"
+"Usage: ktstr-tlv [--json] [--exit-code] [--strict] [FILE|-]\n"
+"       ktstr-tlv --version | --help\n"
 "\n"
 "Print the TLV frames read from FILE (a file, a pipe or a character\n"
 "device such as /dev/ktstr-port1) or from standard input (FILE - or\n"
 "none) until end of file, one line per frame, each as soon as complete.\n"
 "\n"
-"  --json       one JSON object per frame per line, nothing else on stdout\n"
-"  --exit-code  exit with the last EXIT frame's code\n"
+"  --json       one JSON object per line, each with its stream offset\n"
+"  --exit-code  exit with the guest's EXIT code (see below)\n"
+"  --strict     with --exit-code, a damaged stream fails (102) even\n"
+"               after a good EXIT frame (without, damage gives 1 anyway)\n"
+"  --version    print the version\n"
 "  -h, --help   show this text\n"
 "\n"
-"Bad CRCs, malformed payloads, bad headers (length over 256 KiB or pad\n"
-"not 0: the decoder then resyncs on the next header of a known type)\n"
-"and a truncated tail are reported on standard error; a frame with a\n"
-"bad CRC is still printed.\n"
+"Damage (bad CRCs, malformed payloads, bad headers: length over 256 KiB\n"
+"or pad not 0, after which the decoder resyncs on the next header of a\n"
+"known type; a truncated tail; read errors) is reported on standard\n"
+"error and in band, in stream order: a line \"ERROR offset N: ...\", or\n"
+"with --json an object {\"error\":KIND,\"offset\":N,...,\"message\":...}.\n"
+"A frame with a bad CRC is still printed.\n"
 "\n"
-"Exit status: 0 when the stream parsed cleanly, 1 when any problem was\n"
-"reported.  With --exit-code: the code of the last EXIT frame with a\n"
-"good CRC, modulo 256; 2 when there is none.  Usage errors: 2.\n";
+"Exit status: 0 when the stream parsed cleanly, 1 when it was damaged\n"
+"or could not be read, 2 on a usage error.\n"
+"\n"
+"With --exit-code a guest's code never looks like ktstr-tlv's own\n"
+"outcomes: guest codes 0-99 pass through, 100-104 are reserved, and\n"
+"124-127 (timeout, the shell) and 128+ (signals) are left alone:\n"
+"  0-99  the code of the last EXIT frame with a good CRC\n"
+"  100   that code was below 0 or over 99 (it is in the EXIT line)\n"
+"  101   no EXIT frame, and the stream was clean\n"
+"  102   the stream was damaged and no EXIT frame came through; with\n"
+"        --strict, damaged at all\n"
+"  103   FILE could not be opened or read, or stdout written\n"
+"  104   usage error\n";
 
 struct out {
 	bool json;
@@ -94,21 +132,15 @@ struct out {
 	struct tlv_sbuf diag;
 };
 
-static void on_frame(const struct tlv_frame *f, void *arg)
+/* Writes o->line to stdout, flushed; once that failed, nothing more. */
+static void put_line(struct out *o, __u64 offset)
 {
-	struct out *o = arg;
-
 	if (o->write_failed)
 		return;
-	tlv_sbuf_reset(&o->line);
-	if (o->json)
-		tlv_format_json(&o->line, f);
-	else
-		tlv_format_text(&o->line, f);
 	if (o->line.oom) {
 		fprintf(stderr,
-			"ktstr-tlv: offset %llu: out of memory formatting a frame\n",
-			(unsigned long long)f->offset);
+			"ktstr-tlv: offset %llu: out of memory formatting a line\n",
+			(unsigned long long)offset);
 		return;
 	}
 	if (fwrite(o->line.s, 1, o->line.len, stdout) != o->line.len ||
@@ -119,6 +151,19 @@ static void on_frame(const struct tlv_frame *f, void *arg)
 	}
 }
 
+static void on_frame(const struct tlv_frame *f, void *arg)
+{
+	struct out *o = arg;
+
+	tlv_sbuf_reset(&o->line);
+	if (o->json)
+		tlv_format_json(&o->line, f);
+	else
+		tlv_format_text(&o->line, f);
+	put_line(o, f->offset);
+}
+
+/* On stderr, then in band. */
 static void on_error(const struct tlv_error *e, void *arg)
 {
 	struct out *o = arg;
@@ -126,6 +171,13 @@ static void on_error(const struct tlv_error *e, void *arg)
 	tlv_sbuf_reset(&o->diag);
 	tlv_format_error(&o->diag, e);
 	fprintf(stderr, "ktstr-tlv: %s", tlv_sbuf_str(&o->diag));
+
+	tlv_sbuf_reset(&o->line);
+	if (o->json)
+		tlv_format_error_json(&o->line, e);
+	else
+		tlv_format_error_text(&o->line, e);
+	put_line(o, e->offset);
 }
 
 /* A read() that waits when the descriptor is non-blocking. */
@@ -147,41 +199,55 @@ static ssize_t read_some(int fd, void *buf, size_t len)
 	}
 }
 
-int main(int argc, char **argv)
+int ktstr_tlv_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "exit-code", no_argument, NULL, 'e' },
+		{ "strict", no_argument, NULL, 's' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct out o = { 0 };
 	struct tlv_parser p;
-	bool exit_code_mode = false, io_error = false;
+	unsigned int flags = 0;
+	bool usage_error = false;
 	const char *path = "-";
 	static char buf[READ_SIZE];
-	int fd, c, status;
+	int fd, c, status, read_errno = 0;
+	__u64 nread = 0;
 
+	/* All of them first: a usage error's status depends on --exit-code. */
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			o.json = true;
 			break;
 		case 'e':
-			exit_code_mode = true;
+			flags |= TLV_ST_EXIT_CODE;
 			break;
+		case 's':
+			flags |= TLV_ST_STRICT;
+			break;
+		case 'V':
+			printf("ktstr-tlv %s\n", KTSTR_VC_VERSION);
+			return 0;
 		case 'h':
 			fputs(usage_text, stdout);
 			return 0;
 		default:
-			fputs(usage_text, stderr);
-			return 2;
+			usage_error = true;
+			break;
 		}
 	}
-	if (argc - optind > 1) {
+	if (!usage_error && argc - optind > 1) {
 		fprintf(stderr, "ktstr-tlv: one FILE at most\n");
+		usage_error = true;
+	}
+	if (usage_error) {
 		fputs(usage_text, stderr);
-		return 2;
+		return flags & TLV_ST_EXIT_CODE ? TLV_STATUS_USAGE : 2;
 	}
 	if (optind < argc)
 		path = argv[optind];
@@ -194,33 +260,49 @@ int main(int argc, char **argv)
 		if (fd < 0) {
 			fprintf(stderr, "ktstr-tlv: %s: %s\n", path,
 				strerror(errno));
-			return exit_code_mode ? 2 : 1;
+			return flags & TLV_ST_EXIT_CODE ? TLV_STATUS_ERROR : 1;
 		}
 	}
 
 	if (tlv_parser_init(&p, on_frame, on_error, &o)) {
 		fprintf(stderr, "ktstr-tlv: %s\n", strerror(errno));
-		return exit_code_mode ? 2 : 1;
+		if (fd != STDIN_FILENO)
+			close(fd);
+		return flags & TLV_ST_EXIT_CODE ? TLV_STATUS_ERROR : 1;
 	}
 
 	while (!o.write_failed) {
 		ssize_t n = read_some(fd, buf, sizeof(buf));
 
 		if (n < 0) {
+			read_errno = errno;
 			fprintf(stderr, "ktstr-tlv: reading %s: %s\n", path,
-				strerror(errno));
-			io_error = true;
+				strerror(read_errno));
 			break;
 		}
 		if (!n)
 			break;
 		tlv_parser_feed(&p, buf, n);
+		nread += n;
 	}
 	tlv_parser_finish(&p);
+	if (read_errno) {
+		/* In band after what the bytes read before it gave. */
+		struct tlv_error e = {
+			.kind = TLV_ERR_READ, .offset = nread, .err = read_errno,
+		};
 
-	status = tlv_exit_status(&p, exit_code_mode);
-	if (!exit_code_mode && (io_error || o.write_failed))
-		status = 1;
+		tlv_sbuf_reset(&o.line);
+		if (o.json)
+			tlv_format_error_json(&o.line, &e);
+		else
+			tlv_format_error_text(&o.line, &e);
+		put_line(&o, e.offset);
+	}
+
+	status = tlv_exit_status(&p, flags);
+	if (read_errno || o.write_failed)
+		status = flags & TLV_ST_EXIT_CODE ? TLV_STATUS_ERROR : 1;
 
 	tlv_parser_free(&p);
 	tlv_sbuf_free(&o.line);
@@ -229,3 +311,10 @@ int main(int argc, char **argv)
 		close(fd);
 	return status;
 }
+
+#ifndef KTSTR_TLV_NO_MAIN
+int main(int argc, char **argv)
+{
+	return ktstr_tlv_main(argc, argv);
+}
+#endif

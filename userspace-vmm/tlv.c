@@ -341,11 +341,17 @@ void tlv_parser_finish(struct tlv_parser *p)
 	p->tail = 0;
 }
 
-int tlv_exit_status(const struct tlv_parser *p, bool exit_code_mode)
+int tlv_exit_status(const struct tlv_parser *p, unsigned int flags)
 {
-	if (exit_code_mode)
-		return p->have_exit ? (int)((__u32)p->exit_code & 0xff) : 2;
-	return p->errors ? 1 : 0;
+	if (!(flags & TLV_ST_EXIT_CODE))
+		return p->errors ? 1 : 0;
+	if (p->errors && ((flags & TLV_ST_STRICT) || !p->have_exit))
+		return TLV_STATUS_DAMAGED;
+	if (!p->have_exit)
+		return TLV_STATUS_NO_EXIT;
+	if (p->exit_code < 0 || p->exit_code > TLV_STATUS_GUEST_MAX)
+		return TLV_STATUS_OUT_OF_RANGE;
+	return p->exit_code;
 }
 
 /* Strings */
@@ -474,98 +480,91 @@ static size_t utf8_len(const __u8 *s, size_t n, __u32 *cp)
 	return len;
 }
 
-void tlv_json_escape(struct tlv_sbuf *sb, const void *str, size_t len)
+/*
+ * The one table of both escapers (tlv.h): the characters that are
+ * escaped, first match first.  A letter is a two-character escape (a
+ * backslash and the letter) in that format; 0 is the numeric escape,
+ * \uXXXX in JSON and every byte as \xNN in the line format.
+ */
+static const struct tlv_esc {
+	__u32 lo, hi;		/* code points */
+	char json, text;	/* the letter after the backslash, or 0 */
+} tlv_esc_table[] = {
+	{ '"', '"', '"', '"' },
+	{ '\\', '\\', '\\', '\\' },
+	{ '\b', '\b', 'b', 0 },
+	{ '\t', '\t', 't', 't' },
+	{ '\n', '\n', 'n', 'n' },
+	{ '\f', '\f', 'f', 0 },
+	{ '\r', '\r', 'r', 'r' },
+	{ 0x0000, 0x001f, 0, 0 },	/* the other C0 controls */
+	{ 0x007f, 0x009f, 0, 0 },	/* DEL, the C1 controls */
+	{ 0x061c, 0x061c, 0, 0 },	/* ARABIC LETTER MARK */
+	{ 0x200e, 0x200f, 0, 0 },	/* LEFT-TO-RIGHT, RIGHT-TO-LEFT MARK */
+	{ 0x2028, 0x2029, 0, 0 },	/* LINE, PARAGRAPH SEPARATOR */
+	{ 0x202a, 0x202e, 0, 0 },	/* bidi embeddings and overrides */
+	{ 0x2066, 0x2069, 0, 0 },	/* bidi isolates */
+};
+
+static const struct tlv_esc *tlv_esc_find(__u32 cp)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(tlv_esc_table); i++)
+		if (cp >= tlv_esc_table[i].lo && cp <= tlv_esc_table[i].hi)
+			return &tlv_esc_table[i];
+	return NULL;
+}
+
+static void tlv_escape(struct tlv_sbuf *sb, const void *str, size_t len,
+		       bool json)
 {
 	const __u8 *s = str;
-	size_t i = 0;
+	size_t i = 0, keep = 0, n, k;	/* s[keep..i) goes out as is */
 
 	while (i < len) {
-		__u8 c = s[i];
+		const struct tlv_esc *e = NULL;
+		char letter;
 		__u32 cp;
-		size_t n;
 
-		switch (c) {
-		case '"':
-			tlv_sbuf_adds(sb, "\\\"");
-			break;
-		case '\\':
-			tlv_sbuf_adds(sb, "\\\\");
-			break;
-		case '\b':
-			tlv_sbuf_adds(sb, "\\b");
-			break;
-		case '\f':
-			tlv_sbuf_adds(sb, "\\f");
-			break;
-		case '\n':
-			tlv_sbuf_adds(sb, "\\n");
-			break;
-		case '\r':
-			tlv_sbuf_adds(sb, "\\r");
-			break;
-		case '\t':
-			tlv_sbuf_adds(sb, "\\t");
-			break;
-		default:
-			if (c < 0x20 || c == 0x7f) {
-				tlv_sbuf_printf(sb, "\\u%04x", c);
-				break;
+		n = utf8_len(s + i, len - i, &cp);
+		if (n) {
+			e = tlv_esc_find(cp);
+			if (!e) {
+				i += n;
+				continue;
 			}
-			n = utf8_len(s + i, len - i, &cp);
-			if (!n) {
-				tlv_sbuf_printf(sb, "\\u%04x", c);
-				break;
-			}
-			tlv_sbuf_add(sb, (const char *)s + i, n);
-			i += n;
-			continue;
 		}
-		i++;
+		tlv_sbuf_add(sb, (const char *)s + keep, i - keep);
+		if (!n) {
+			/* One byte of invalid UTF-8. */
+			tlv_sbuf_printf(sb, json ? "\\u%04x" : "\\x%02x", s[i]);
+			n = 1;
+		} else {
+			letter = json ? e->json : e->text;
+			if (letter)
+				tlv_sbuf_printf(sb, "\\%c", letter);
+			else if (json)
+				tlv_sbuf_printf(sb, "\\u%04x", cp);
+			else
+				for (k = 0; k < n; k++)
+					tlv_sbuf_printf(sb, "\\x%02x",
+							s[i + k]);
+		}
+		i += n;
+		keep = i;
 	}
+	tlv_sbuf_add(sb, (const char *)s + keep, i - keep);
+}
+
+void tlv_json_escape(struct tlv_sbuf *sb, const void *str, size_t len)
+{
+	tlv_escape(sb, str, len, true);
 }
 
 void tlv_text_escape(struct tlv_sbuf *sb, const void *str, size_t len)
 {
-	const __u8 *s = str;
-	size_t i = 0;
-
-	while (i < len) {
-		__u8 c = s[i];
-		__u32 cp;
-		size_t n;
-
-		switch (c) {
-		case '"':
-			tlv_sbuf_adds(sb, "\\\"");
-			break;
-		case '\\':
-			tlv_sbuf_adds(sb, "\\\\");
-			break;
-		case '\n':
-			tlv_sbuf_adds(sb, "\\n");
-			break;
-		case '\r':
-			tlv_sbuf_adds(sb, "\\r");
-			break;
-		case '\t':
-			tlv_sbuf_adds(sb, "\\t");
-			break;
-		default:
-			if (c < 0x20 || c == 0x7f) {
-				tlv_sbuf_printf(sb, "\\x%02x", c);
-				break;
-			}
-			n = utf8_len(s + i, len - i, &cp);
-			if (!n || (cp >= 0x80 && cp <= 0x9f)) {
-				tlv_sbuf_printf(sb, "\\x%02x", c);
-				break;
-			}
-			tlv_sbuf_add(sb, (const char *)s + i, n);
-			i += n;
-			continue;
-		}
-		i++;
-	}
+	tlv_escape(sb, str, len, false);
 }
 
 /* Formats */
@@ -660,26 +659,38 @@ hex:
 	tlv_sbuf_addc(sb, '\n');
 }
 
-void tlv_format_json(struct tlv_sbuf *sb, const struct tlv_frame *f)
+/*
+ * "type":NAME for a known type, else its four characters (printable
+ * ASCII) or its hex, and "type_hex".
+ */
+static void tlv_json_type(struct tlv_sbuf *sb, __u32 type)
 {
-	const char *name = tlv_type_name(f->type);
-	const __u8 *p = f->payload;
+	const char *name = tlv_type_name(type);
 	char chars[4];
 
-	tlv_sbuf_adds(sb, "{\"type\":\"");
+	tlv_sbuf_adds(sb, "\"type\":\"");
 	if (name) {
 		tlv_sbuf_adds(sb, name);
 		tlv_sbuf_addc(sb, '"');
-	} else {
-		if (tlv_type_printable(f->type)) {
-			tlv_type_chars(f->type, chars);
-			tlv_json_escape(sb, chars, 4);
-		} else {
-			tlv_sbuf_printf(sb, "0x%08x", f->type);
-		}
-		tlv_sbuf_printf(sb, "\",\"type_hex\":\"0x%08x\"", f->type);
+		return;
 	}
-	tlv_sbuf_printf(sb, ",\"length\":%u,\"crc_ok\":%s", f->length,
+	if (tlv_type_printable(type)) {
+		tlv_type_chars(type, chars);
+		tlv_json_escape(sb, chars, 4);
+	} else {
+		tlv_sbuf_printf(sb, "0x%08x", type);
+	}
+	tlv_sbuf_printf(sb, "\",\"type_hex\":\"0x%08x\"", type);
+}
+
+void tlv_format_json(struct tlv_sbuf *sb, const struct tlv_frame *f)
+{
+	const __u8 *p = f->payload;
+
+	tlv_sbuf_addc(sb, '{');
+	tlv_json_type(sb, f->type);
+	tlv_sbuf_printf(sb, ",\"offset\":%llu,\"length\":%u,\"crc_ok\":%s",
+			(unsigned long long)f->offset, f->length,
 			tlv_frame_crc_ok(f) ? "true" : "false");
 	if (!tlv_length_ok(f->type, f->length)) {
 		tlv_sbuf_adds(sb, ",\"malformed\":true");
@@ -729,21 +740,39 @@ hex:
 			f->length > TLV_HEX_MAX ? "true" : "false");
 }
 
-void tlv_format_error(struct tlv_sbuf *sb, const struct tlv_error *e)
+static const char *const tlv_error_names[] = {
+	[TLV_ERR_CRC] = "bad_crc",
+	[TLV_ERR_MALFORMED] = "malformed",
+	[TLV_ERR_LENGTH] = "bad_length",
+	[TLV_ERR_PAD] = "bad_pad",
+	[TLV_ERR_SKIPPED] = "skipped",
+	[TLV_ERR_TRUNC_HEADER] = "truncated_header",
+	[TLV_ERR_TRUNC_PAYLOAD] = "truncated_payload",
+	[TLV_ERR_READ] = "read",
+};
+
+const char *tlv_error_name(enum tlv_error_kind kind)
+{
+	if ((size_t)kind < ARRAY_SIZE(tlv_error_names) &&
+	    tlv_error_names[kind])
+		return tlv_error_names[kind];
+	return "unknown";
+}
+
+/* What went wrong, without the offset and the newline. */
+static void tlv_error_message(struct tlv_sbuf *sb, const struct tlv_error *e)
 {
 	unsigned long long off = e->offset, count = e->count;
 
-	tlv_sbuf_printf(sb, "offset %llu: ", off);
 	switch (e->kind) {
 	case TLV_ERR_CRC:
 		tlv_text_type(sb, e->type);
-		tlv_sbuf_printf(sb, " frame: bad crc32 0x%08x, payload has 0x%08x\n",
+		tlv_sbuf_printf(sb, " frame: bad crc32 0x%08x, payload has 0x%08x",
 				e->crc, e->crc_calc);
 		break;
 	case TLV_ERR_MALFORMED:
 		tlv_text_type(sb, e->type);
-		tlv_sbuf_printf(sb,
-				" frame: payload of %u bytes, want %s\n",
+		tlv_sbuf_printf(sb, " frame: payload of %u bytes, want %s",
 				e->length, tlv_length_want(e->type));
 		break;
 	case TLV_ERR_LENGTH:
@@ -755,29 +784,95 @@ void tlv_format_error(struct tlv_sbuf *sb, const struct tlv_error *e)
 					e->length, TLV_MAX_PAYLOAD);
 		else
 			tlv_sbuf_printf(sb, "): pad 0x%08x not 0", e->pad);
-		tlv_sbuf_adds(sb, ", resyncing\n");
+		tlv_sbuf_adds(sb, ", resyncing");
 		break;
 	case TLV_ERR_SKIPPED:
 		if (e->at_eof)
 			tlv_sbuf_printf(sb,
-					"end of stream while resyncing: %llu bytes skipped, no frame found\n",
+					"end of stream while resyncing: %llu bytes skipped, no frame found",
 					count);
 		else
 			tlv_sbuf_printf(sb,
-					"resynced: skipped %llu bytes, next frame at offset %llu\n",
+					"resynced: skipped %llu bytes, next frame at offset %llu",
 					count, off + count);
 		break;
 	case TLV_ERR_TRUNC_HEADER:
 		tlv_sbuf_printf(sb,
-				"truncated header: end of stream after %llu of %d bytes\n",
+				"truncated header: end of stream after %llu of %d bytes",
 				count, TLV_HDR_LEN);
 		break;
 	case TLV_ERR_TRUNC_PAYLOAD:
 		tlv_sbuf_adds(sb, "truncated ");
 		tlv_text_type(sb, e->type);
 		tlv_sbuf_printf(sb,
-				" frame: end of stream after %llu of %u payload bytes\n",
+				" frame: end of stream after %llu of %u payload bytes",
 				count, e->length);
 		break;
+	case TLV_ERR_READ:
+		tlv_sbuf_printf(sb, "read error, the stream ends here: %s",
+				strerror(e->err));
+		break;
 	}
+}
+
+void tlv_format_error(struct tlv_sbuf *sb, const struct tlv_error *e)
+{
+	tlv_sbuf_printf(sb, "offset %llu: ", (unsigned long long)e->offset);
+	tlv_error_message(sb, e);
+	tlv_sbuf_addc(sb, '\n');
+}
+
+void tlv_format_error_text(struct tlv_sbuf *sb, const struct tlv_error *e)
+{
+	tlv_sbuf_adds(sb, "ERROR ");
+	tlv_format_error(sb, e);
+}
+
+void tlv_format_error_json(struct tlv_sbuf *sb, const struct tlv_error *e)
+{
+	struct tlv_sbuf msg = { 0 };
+
+	tlv_sbuf_printf(sb, "{\"error\":\"%s\",\"offset\":%llu",
+			tlv_error_name(e->kind), (unsigned long long)e->offset);
+	switch (e->kind) {
+	case TLV_ERR_CRC:
+	case TLV_ERR_MALFORMED:
+	case TLV_ERR_LENGTH:
+	case TLV_ERR_PAD:
+	case TLV_ERR_TRUNC_PAYLOAD:
+		tlv_sbuf_addc(sb, ',');
+		tlv_json_type(sb, e->type);
+		tlv_sbuf_printf(sb, ",\"length\":%u", e->length);
+		break;
+	default:
+		break;
+	}
+	switch (e->kind) {
+	case TLV_ERR_CRC:
+		tlv_sbuf_printf(sb, ",\"crc\":\"0x%08x\",\"crc_calc\":\"0x%08x\"",
+				e->crc, e->crc_calc);
+		break;
+	case TLV_ERR_PAD:
+		tlv_sbuf_printf(sb, ",\"pad\":\"0x%08x\"", e->pad);
+		break;
+	case TLV_ERR_SKIPPED:
+		tlv_sbuf_printf(sb, ",\"bytes\":%llu,\"at_eof\":%s",
+				(unsigned long long)e->count,
+				e->at_eof ? "true" : "false");
+		break;
+	case TLV_ERR_TRUNC_HEADER:
+	case TLV_ERR_TRUNC_PAYLOAD:
+		tlv_sbuf_printf(sb, ",\"bytes\":%llu",
+				(unsigned long long)e->count);
+		break;
+	default:
+		break;
+	}
+	tlv_error_message(&msg, e);
+	tlv_sbuf_adds(sb, ",\"message\":\"");
+	tlv_json_escape(sb, tlv_sbuf_str(&msg), msg.len);
+	tlv_sbuf_adds(sb, "\"}\n");
+	if (msg.oom)
+		sb->oom = true;
+	tlv_sbuf_free(&msg);
 }

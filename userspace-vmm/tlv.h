@@ -91,6 +91,7 @@ enum tlv_error_kind {
 	TLV_ERR_SKIPPED,	/* a resync ended: skipped bytes (a note) */
 	TLV_ERR_TRUNC_HEADER,	/* EOF inside a header */
 	TLV_ERR_TRUNC_PAYLOAD,	/* EOF inside a payload */
+	TLV_ERR_READ,		/* not the parser's: a read() failed */
 };
 
 struct tlv_error {
@@ -103,6 +104,7 @@ struct tlv_error {
 	__u32 pad;
 	__u64 count;		/* SKIPPED: bytes; TRUNC_*: bytes present */
 	bool at_eof;		/* SKIPPED: the stream ended first */
+	int err;		/* READ: the errno */
 };
 
 typedef void (*tlv_frame_fn)(const struct tlv_frame *f, void *arg);
@@ -145,11 +147,37 @@ void tlv_parser_feed(struct tlv_parser *p, const void *data, size_t len);
 void tlv_parser_finish(struct tlv_parser *p);
 
 /*
- * The exit status of ktstr-tlv.  With exit_code_mode: the last good
- * EXIT frame's code truncated to 0..255 (as exit() does), or 2 when
- * there was none.  Without: 1 when any error was reported, else 0.
+ * The exit status of ktstr-tlv.
+ *
+ * Without TLV_ST_EXIT_CODE: 1 when any problem but SKIPPED was reported
+ * (the stream is damaged), else 0.
+ *
+ * With TLV_ST_EXIT_CODE (--exit-code), a guest's code and ktstr-tlv's
+ * own outcomes never share a value: the code of the last good EXIT frame
+ * when it is 0..TLV_STATUS_GUEST_MAX, else one of the reserved values
+ * below, all above TLV_STATUS_GUEST_MAX and below 124 (timeout(1) and
+ * the shell use 124..127, signals 128 and up).  A damaged stream gives
+ * TLV_STATUS_DAMAGED when no good EXIT frame came through (it may have
+ * been lost in the damage) and, with TLV_ST_STRICT, whatever the EXIT
+ * frames said.
  */
-int tlv_exit_status(const struct tlv_parser *p, bool exit_code_mode);
+#define TLV_ST_EXIT_CODE	0x1	/* --exit-code */
+#define TLV_ST_STRICT		0x2	/* --strict */
+
+#define TLV_STATUS_GUEST_MAX	99	/* EXIT codes 0..99 are the status */
+#define TLV_STATUS_OUT_OF_RANGE	100	/* EXIT code below 0 or over 99 */
+#define TLV_STATUS_NO_EXIT	101	/* clean stream without an EXIT frame */
+#define TLV_STATUS_DAMAGED	102	/* damaged stream, see above */
+#define TLV_STATUS_ERROR	103	/* ktstr-tlv: cannot open, read, write */
+#define TLV_STATUS_USAGE	104	/* ktstr-tlv: usage error */
+
+int tlv_exit_status(const struct tlv_parser *p, unsigned int flags);
+
+/*
+ * ktstr-tlv.c's command (main() calls it; the selftests link it in):
+ * reads FILE or stdin, writes stdout and stderr, returns the status.
+ */
+int ktstr_tlv_main(int argc, char **argv);
 
 /* zlib-compatible: tlv_crc32(0, buf, len) == crc32(0, buf, len). */
 __u32 tlv_crc32(__u32 crc, const void *buf, size_t len);
@@ -177,28 +205,50 @@ void tlv_sbuf_printf(struct tlv_sbuf *sb, const char *fmt, ...);
 const char *tlv_sbuf_str(const struct tlv_sbuf *sb);
 
 /*
- * Escapers; they append without the surrounding quotes.
+ * Escapers; they append without the surrounding quotes.  Both formats
+ * escape the same characters (one table in tlv.c), only the spelling
+ * differs:
  *
- * JSON: double quote, backslash, backspace, form feed, newline, carriage
- * return and tab as their two-character escapes, every other byte below
- * 0x20 and 0x7f as \u00XX, valid UTF-8 as is, and each byte of invalid
- * UTF-8 (stray continuation bytes, truncated, overlong or surrogate
- * sequences, code points over U+10FFFF) as \u00XX with XX the byte.
- * Valid characters U+0080..U+00FF are never escaped, so \u0080..\u00ff
- * in the output always stand for one raw invalid byte.
+ * - Double quote, backslash, newline, carriage return and tab: their C
+ *   escapes in both formats; backspace and form feed: \b and \f in JSON.
+ * - Every other C0 control, DEL, the C1 controls U+0080..U+009F, the
+ *   line and paragraph separators U+2028 and U+2029 (raw, they end a
+ *   line in JavaScript and in some terminals) and the bidirectional
+ *   formatting characters U+061C, U+200E, U+200F, U+202A..U+202E and
+ *   U+2066..U+2069 (which reorder what a terminal shows): \uXXXX in
+ *   JSON, each of their bytes as \xNN in the line format.
+ * - Each byte of invalid UTF-8 (stray continuation bytes, truncated,
+ *   overlong or surrogate sequences, code points over U+10FFFF): \u00XX
+ *   in JSON, with XX the byte; \xNN in the line format.  In JSON,
+ *   \u0080..\u009f therefore stand for a C1 control or for a raw byte
+ *   (the line format tells them apart: \xc2\x85 or \x85), \u00a0..
+ *   \u00ff always for one raw byte: valid U+00A0..U+00FF go out as is.
+ * - All other valid UTF-8 goes out as is.
  *
- * Text (the line format): double quote, backslash, newline, carriage
- * return and tab as their C escapes, other control bytes, 0x7f and each
- * byte of invalid UTF-8 or of a C1 control (U+0080..U+009F) as \xNN,
- * other valid UTF-8 as is.
+ * So a JSON line never holds a raw control character or line
+ * separator, and a text line is safe to show on a terminal.
  */
 void tlv_json_escape(struct tlv_sbuf *sb, const void *s, size_t len);
 void tlv_text_escape(struct tlv_sbuf *sb, const void *s, size_t len);
 
-/* One output line for a frame, with its newline. */
+/*
+ * One output line for a frame, with its newline.  The JSON object
+ * carries the frame's stream offset ("offset"); see ktstr-tlv.c.
+ */
 void tlv_format_text(struct tlv_sbuf *sb, const struct tlv_frame *f);
 void tlv_format_json(struct tlv_sbuf *sb, const struct tlv_frame *f);
-/* One diagnostic line for a problem, with its newline. */
+
+/*
+ * A problem, with its newline: the diagnostic line "offset N: ..."
+ * (stderr), the same as an in-band line of the line format ("ERROR
+ * offset N: ..."), or as an in-band JSON object
+ * {"error":KIND,"offset":N,...,"message":"..."}, KIND one of
+ * tlv_error_name().
+ */
 void tlv_format_error(struct tlv_sbuf *sb, const struct tlv_error *e);
+void tlv_format_error_text(struct tlv_sbuf *sb, const struct tlv_error *e);
+void tlv_format_error_json(struct tlv_sbuf *sb, const struct tlv_error *e);
+/* "bad_crc", "malformed", "bad_length", "bad_pad", "skipped", ... */
+const char *tlv_error_name(enum tlv_error_kind kind);
 
 #endif /* KTSTR_TLV_H */

@@ -237,11 +237,12 @@ out:
 }
 
 /*
- * A device reset forgets the host bytes still queued for the guest: the
- * kernel that comes up next is another guest, and a stale 0xD3 would
+ * A device reset: no guest chain waits for room any more, and a running
+ * device (running) forgets the host bytes still queued for its guest:
+ * the kernel that comes up next is another guest, and a stale 0xD3 would
  * power it off at once (the reference device clears them too).
  */
-void vc_port_rx_discard(struct vc_dev *dev)
+void vc_ports_reset(struct vc_dev *dev, bool running)
 {
 	size_t n, total = 0;
 	unsigned int i;
@@ -250,7 +251,8 @@ void vc_port_rx_discard(struct vc_dev *dev)
 		struct vc_port *port = &dev->slot->port[i];
 
 		mutex_lock(&port->lock);
-		n = vc_buf_len(&port->rx);
+		port->tx_stalled = false;
+		n = running ? vc_buf_len(&port->rx) : 0;
 		vc_buf_consume(&port->rx, n);
 		mutex_unlock(&port->lock);
 		if (n)

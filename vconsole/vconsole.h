@@ -259,7 +259,7 @@ bool vc_vring_wants_interrupt(struct vc_dev *dev, unsigned int qi);
 /* data.c */
 bool vc_port_tx(struct vc_dev *dev, unsigned int port_id, bool notify);
 bool vc_port_rx(struct vc_dev *dev, unsigned int port_id);
-void vc_port_rx_discard(struct vc_dev *dev);
+void vc_ports_reset(struct vc_dev *dev, bool running);
 
 /* control.c */
 void vc_ctrl_reset(struct vc_dev *dev);

@@ -229,8 +229,7 @@ void vc_device_reset(struct vc_dev *dev)
 		     runs++)
 			cond_resched();
 	}
-	if (dev->status)
-		vc_port_rx_discard(dev);
+	vc_ports_reset(dev, dev->status != 0);
 	vc_mmio_reset(dev);
 	vc_ctrl_reset(dev);
 }

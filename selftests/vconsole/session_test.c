@@ -223,6 +223,42 @@ TEST_F(session, ioctl_racing_detach_in_final_drain_is_enotconn)
 	close(r.efd);
 }
 
+FIXTURE(stall) {
+	struct vc_guest g;
+	int port1;
+};
+
+FIXTURE_SETUP(stall)
+{
+	VC_GUEST_FIXTURE_SETUP(self);
+	self->port1 = vc_port_open(0, 1, O_RDONLY | O_NONBLOCK);
+	ASSERT_LE(0, self->port1) TH_LOG("open port1: %s", strerror(errno));
+}
+
+FIXTURE_TEARDOWN(stall)
+{
+	close(self->port1);
+	vc_guest_fini(&self->g);
+}
+
+/*
+ * After a reset no guest chain waits for the port-1 reader: the rings it
+ * was in are gone.  DETACH then has nothing to wait for.
+ */
+TEST_F(stall, detach_after_reset_of_stalled_port1_does_not_wait)
+{
+	__s64 t0, took;
+
+	stall_port1(_metadata, &self->g, self->port1);
+	ASSERT_EQ(0, vc_write32(self->g.fd, VIRTIO_MMIO_STATUS, 0));
+	t0 = vc_now_ms();
+	ASSERT_EQ(0, vc_detach(self->g.fd));
+	took = vc_now_ms() - t0;
+	ASSERT_LT(took, 500)
+		TH_LOG("DETACH waited %lld ms for a reader no chain needs",
+		       (long long)took);
+}
+
 FIXTURE(owner) {
 	struct vc_guest g;
 };

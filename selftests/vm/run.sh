@@ -273,6 +273,14 @@ main()
 		echo "not ok - test binaries in $VM_TESTS (make selftests)"
 		total_fail=1
 	fi
+	# The packaging checks, once (package-check.sh; PACKAGE_CHECK=0 skips
+	# them): their TAP lines count as this runner's.
+	if ((${PACKAGE_CHECK:-1})); then
+		ver=package
+		mkdir -p "$VM_OUT"
+		KERNELS=$KERNELS bash "$HERE/package-check.sh" | tee "$VM_OUT/package-check.log" || true
+		tally "$VM_OUT/package-check.log"
+	fi
 	for series in $KERNELS; do
 		run_kernel "$series"
 	done

@@ -25,6 +25,9 @@ PACKAGES=(
 	linux-headers-amd64 linux-headers-6.12-amd64 linux-source-6.12
 	# Building modules and the static selftests, checking them.
 	build-essential bc flex bison libelf-dev libssl-dev sparse
+	# The packaging checks (selftests/vm/package-check.sh): dkms builds
+	# the module as a distribution would; man and groff check the pages.
+	dkms man-db groff-base
 )
 
 MEMBERS=(

@@ -15,8 +15,10 @@
 #
 # The system stands in for a Debian host the busybox way: /etc/passwd and
 # /etc/group (root; ktstr, in kvm; outsider, not), and mdev -d applying
-# /etc/mdev.conf on uevents as udev applies its rules (/dev/kvm and
-# /dev/ktstr-vconsole group kvm, mode 0660; the port nodes root's).
+# /etc/mdev.conf on uevents as udev applies its rules (/dev/kvm group kvm
+# as Debian's rules have it, /dev/ktstr-vconsole as the shipped rule
+# says, the rest root's, 0600), the module in /lib/modules for modprobe,
+# the tools in /usr/local/bin (run-l1.sh).
 #
 # Kernel command line parameters that reach us as environment variables:
 # l2_cpus (default 2), l2_timeout (seconds per L2 run, default 300),
@@ -258,8 +260,9 @@ sudo_server()
 
 # The README's quick start, extracted by run-l1.sh into
 # /l1/quickstart.sh, run as it is by the user ktstr (in group kvm, not
-# root) in a tree laid out as the source tree after the build steps
-# (/l1/qs).  It loads the module.
+# root; /usr/local/bin in its PATH, as on Debian) in /l1/qs, laid out as
+# the source tree after the build lines.  It loads the module (sudo
+# modprobe).
 case_quickstart()
 {
 	say "# quickstart: the README's lines, as ktstr (uid 1000, group kvm):"
@@ -272,8 +275,8 @@ case_quickstart()
 	spid=$!
 	start=$(now_ms)
 	timeout "$L2_TIMEOUT" su -s /bin/sh ktstr -c \
-		'cd /l1/qs && sh -e /l1/quickstart.sh' < /dev/null \
-		> /tmp/qs.out 2> /tmp/qs.err
+		'PATH=/usr/local/bin:/bin; cd /l1/qs && sh -e /l1/quickstart.sh' \
+		< /dev/null > /tmp/qs.out 2> /tmp/qs.err
 	st=$?
 	echo ". ." > /tmp/sudo.cmd
 	wait $spid

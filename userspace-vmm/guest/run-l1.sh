@@ -8,9 +8,12 @@
 # ktstr-vmm guest (bzImage, initramfs) booted by ktstr-vmm inside it (the
 # L2).  l1-init.sh is the L1's /init and does the checks.  The README's
 # quick start runs there as it is printed: its lines after the marker
-# "<!-- quick start: run" go to /l1/quickstart.sh, and /l1/qs is laid out
-# as the source tree after the quick start's build lines (which this
-# script does its own way: the L1's kernel is not the one running here).
+# "<!-- quick start: run" go to /l1/quickstart.sh, and the L1 is laid out
+# as its build lines leave a host (which this script does its own way:
+# the L1's kernel is not the one running here, and the L1 has busybox
+# alone): /l1/qs the source tree with build/guest, the module in
+# /lib/modules/VER/updates with its modules.dep, the tools in
+# /usr/local/bin, the shipped udev rule applied by mdev.
 #
 # Needs: build/guest/bzImage (build-kernel.sh), the programs of
 # `make -C userspace-vmm`, /usr/src/linux-headers-6.12.*-amd64 and
@@ -66,6 +69,17 @@ abi99_vmm()
 	cp "$OUT/abi99/ktstr-vmm" "$1"
 }
 
+# The shipped udev rule for the control device, as an mdev rule.
+udev_rule_as_mdev()
+{
+	local re='^SUBSYSTEM=="misc", KERNEL=="\([^"]*\)", GROUP="kvm", MODE="\([0-7]*\)"$'
+	local rule
+
+	rule=$(sed -n "s/$re/\\1 0:108 \\2/p" "$TOP/udev/60-ktstr-vconsole.rules")
+	[[ -n $rule ]] || { echo "run-l1: no control device rule in udev/" >&2; return 1; }
+	echo "$rule"
+}
+
 # A Debian host the busybox way: root, ktstr in group kvm, outsider not;
 # mdev's rules for what udev's do (l1-init.sh); the quick start's sudo.
 l1_system()
@@ -92,9 +106,9 @@ l1_system()
 	tty 0:0 666
 	ptmx 0:0 666
 	kvm 0:108 660
-	ktstr-vconsole 0:108 660
-	.* 0:0 600
 	EOT
+	udev_rule_as_mdev >> "$1/etc/mdev.conf"
+	echo '.* 0:0 600' >> "$1/etc/mdev.conf"
 	cat > "$1/bin/sudo" <<-'EOT'
 	#!/bin/sh
 	# The quick start's sudo: root's sudo_server (l1-init.sh) runs it.
@@ -106,16 +120,20 @@ l1_system()
 	chmod 755 "$1/bin/sudo"
 }
 
-# /l1/qs: the source tree as the quick start's build lines leave it.
+# What the quick start's build lines leave: build/guest in the tree
+# (/l1/qs, whose build/ the user ktstr owns), the module where `make
+# modules_install` puts it (uncompressed: busybox's modprobe), the tools
+# where `make install` does (the static builds: the L1 has no libc).
 quickstart_tree()
 {
-	local qs=$1/l1/qs
+	local qs=$1/l1/qs mods=$1/lib/modules/$ver
 
-	mkdir -p "$qs/build/userspace-vmm" "$qs/build/guest" "$qs/vconsole"
-	cp "$PROGS/ktstr-vmm" "$PROGS/ktstr-tlv" "$qs/build/userspace-vmm/"
+	mkdir -p "$qs/build/guest" "$mods/updates" "$1/usr/local/bin"
 	cp "${L2_KERNEL:-$TOP/build/guest/bzImage}" "$qs/build/guest/bzImage"
 	cp "$OUT/initramfs-l2.cpio.gz" "$qs/build/guest/initramfs.cpio.gz"
-	cp "$ko" "$qs/vconsole/ktstr_vconsole.ko"
+	cp "$ko" "$mods/updates/ktstr_vconsole.ko"
+	depmod -b "$1" "$ver"
+	cp "$PROGS/ktstr-vmm" "$PROGS/ktstr-tlv" "$1/usr/local/bin/"
 	quickstart_script "$1/l1/quickstart.sh"
 }
 
