@@ -61,11 +61,12 @@ quickstart_script()
 	[[ -s $1 ]] || { echo "run-l1: no quick start in README.md" >&2; return 1; }
 }
 
-# A ktstr-vmm that expects another ABI than the module's (case abi).
+# A ktstr-vmm that expects another ABI than the module's (case abi):
+# that file alone, static, so that no other build takes the flag.
 abi99_vmm()
 {
 	make -C "$TOP/userspace-vmm" OUTPUT="$OUT/abi99" \
-		EXTRA_CFLAGS=-DKTSTR_VMM_ABI=99 ktstr-vmm > /dev/null
+		EXTRA_CFLAGS=-DKTSTR_VMM_ABI=99 "$OUT/abi99/ktstr-vmm" > /dev/null
 	cp "$OUT/abi99/ktstr-vmm" "$1"
 }
 
