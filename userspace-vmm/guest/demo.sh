@@ -20,7 +20,7 @@ trap 'rm -f "$out"' EXIT
 rc=0
 CASES=quickstart bash "$HERE/run-l1.sh" > "$out" 2>&1 || rc=$?
 echo "== the README's quick start, run by a user in group kvm"
-sed -n 's/^# quickstart: \$ /  $ /p' "$out"
+sed -n 's/^# quickstart: \([$ ] \)/  \1/p' "$out"
 echo "== guest console (port 0, ktstr-vmm's stdout)"
 sed -n 's/^# console: /  /p' "$out"
 echo "== TLV frames (port 1, ktstr-tlv --exit-code build/port1.tlv)"

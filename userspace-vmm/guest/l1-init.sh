@@ -266,7 +266,8 @@ sudo_server()
 case_quickstart()
 {
 	say "# quickstart: the README's lines, as ktstr (uid 1000, group kvm):"
-	sed 's/^/vmm-test: # quickstart: $ /' /l1/quickstart.sh
+	sed -e 's/^\([^ ]\)/$ \1/' -e 's/^ /   /' -e 's/^/vmm-test: # quickstart: /' \
+		/l1/quickstart.sh
 	rm -f /tmp/sudo.cmd /tmp/sudo.rc
 	mkfifo /tmp/sudo.cmd /tmp/sudo.rc
 	chmod 666 /tmp/sudo.cmd /tmp/sudo.rc
