@@ -5,6 +5,7 @@
 # make check      run every test in QEMU on the 6.1 and 6.12 host kernels
 # make demo       boot a guest on the module in QEMU, show console and TLV
 # make bench      the benchmark in QEMU on the 6.12 host kernel (not a test)
+# make stress     the randomized stress test alone in QEMU [STRESS_SECS=N SEED=S KERNELS=...]
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 
@@ -14,7 +15,7 @@ KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 	$(lastword $(sort $(wildcard /usr/src/linux-headers-*-amd64))))
 
 .PHONY: all module userspace guest selftests setup check bench demo \
-	checkpatch clean
+	stress checkpatch clean
 
 all: module userspace
 
@@ -31,6 +32,7 @@ guest:
 selftests:
 	$(MAKE) -C $(TOP)/selftests/vconsole
 	$(MAKE) -C $(TOP)/selftests/tlv
+	$(MAKE) -C $(TOP)/selftests/stress
 
 setup:
 	bash $(TOP)/selftests/vm/setup.sh
@@ -45,6 +47,16 @@ demo: userspace guest
 bench: selftests userspace guest
 	$(MAKE) -C $(TOP)/selftests/bench
 	bash $(TOP)/selftests/bench/run-bench.sh
+
+# selftests/stress/README.md; the VM gets the test's time and a margin.
+STRESS_SECS ?= 60
+stress:
+	$(MAKE) -C $(TOP)/selftests/stress
+	VM_TESTS=$(TOP)/build/selftests/stress VM_OUT=$(TOP)/build/stress \
+	VMM_TEST=0 TEST_TIMEOUT=$$(($(STRESS_SECS) + 300)) \
+	VM_TIMEOUT=$$(($(STRESS_SECS) + 600)) $(if $(KERNELS),KERNELS="$(KERNELS)") \
+	VM_APPEND="STRESS_SECS=$(STRESS_SECS)$(if $(SEED), SEED=$(SEED))$(if $(STRESS_NO), STRESS_NO=$(STRESS_NO))" \
+	bash $(TOP)/selftests/vm/run.sh
 
 checkpatch:
 	perl $(TOP)/build/linux-src/scripts/checkpatch.pl --strict --no-tree \
