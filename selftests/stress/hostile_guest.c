@@ -34,6 +34,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -194,9 +195,9 @@ static void hg_fault(int sig, siginfo_t *si, void *ctx)
 		siglongjmp(*jb, 1);
 	}
 	/* Not ours to forgive: say where, then fault again, for real. */
-	sx_error("signal %d at %p (arena %p-%p), ip %#llx", sig, si->si_addr,
-		 hg.arena, hg.arena + HG_ARENA,
-		 (unsigned long long)uc->uc_mcontext.gregs[REG_RIP]);
+	sx_err("signal %d at %p (arena %p-%p), ip %#llx", sig, si->si_addr,
+	       hg.arena, hg.arena + HG_ARENA,
+	       (unsigned long long)uc->uc_mcontext.gregs[REG_RIP]);
 	signal(sig, SIG_DFL);
 }
 
@@ -213,6 +214,19 @@ static bool hg_guarded(void (*fn)(void *), void *arg)
 	fn(arg);
 	hg_jmp = NULL;
 	return true;
+}
+
+/* A kick through the eventfd: never waits for the device's lock. */
+static void hg_kick_efd(unsigned int q)
+{
+	__u64 one = 1;
+	ssize_t n;
+
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	sx_begin(SX_K_KICK, 0);
+	n = write(__atomic_load_n(&hg.kick[q], __ATOMIC_RELAXED), &one,
+		  sizeof(one));
+	sx_end(SX_K_KICK, n == sizeof(one) ? 0 : errno, 0);
 }
 
 static void hg_kick(struct sx_rng *r, unsigned int q)
@@ -273,15 +287,25 @@ static int hg_table(int fd, const struct ktstr_vc_mem_region *r,
 	return sx_ioctl(SX_K_MEM_TABLE, fd, KTSTR_VC_SET_MEM_TABLE, &t, flags);
 }
 
+/* Far from every region: a descriptor here is looked up in all of them. */
+#define HG_NOWHERE_GPA		0x300000000ull
+
+/*
+ * The four regions; a steady guest adds one-page regions up to the most
+ * there may be, so that every translation that fails walks them all.
+ */
 static int hg_std_table(int fd)
 {
-	struct ktstr_vc_mem_region r[ARRAY_SIZE(hg_regions)];
-	unsigned int i;
+	struct ktstr_vc_mem_region r[KTSTR_VC_MAX_MEM_REGIONS];
+	unsigned int i, n = ARRAY_SIZE(hg_regions);
 
-	for (i = 0; i < ARRAY_SIZE(hg_regions); i++)
+	for (i = 0; i < n; i++)
 		hg_region(&r[i], hg_regions[i].gpa, hg_regions[i].off,
 			  hg_regions[i].size);
-	return hg_table(fd, r, ARRAY_SIZE(r), 0);
+	for (; !hg.wild && i < KTSTR_VC_MAX_MEM_REGIONS; i++, n++)
+		hg_region(&r[i], 0x200000000ull + 2ull * i * HG_PAGE,
+			  HG_SPARE_OFF + i * HG_PAGE, HG_PAGE);
+	return hg_table(fd, r, n, 0);
 }
 
 static void hg_set_kick(int fd, unsigned int q, int efd, unsigned int flags)
@@ -349,8 +373,8 @@ static void hg_check_ids(int fd)
 
 	for (i = 0; i < ARRAY_SIZE(ids); i++)
 		if (!sx_r32(fd, ids[i][0], &v) && v != ids[i][1])
-			sx_error("register %#x reads %#x, not %#x", ids[i][0],
-				 v, ids[i][1]);
+			sx_err("register %#x reads %#x, not %#x", ids[i][0],
+			       v, ids[i][1]);
 }
 
 struct hg_zero {
@@ -375,6 +399,9 @@ static __u32 hg_pick_num(struct sx_rng *r)
 
 		return bad[sx_below(r, ARRAY_SIZE(bad))];
 	}
+	/* Steady: big rings, which take a looping chain long to drain. */
+	if (!hg.wild && sx_chance(r, 750))
+		return KTSTR_VC_QUEUE_MAX;
 	return nums[sx_below(r, ARRAY_SIZE(nums))];
 }
 
@@ -417,7 +444,7 @@ static void hg_features(int fd, struct sx_rng *r)
 	sx_r32(fd, VIRTIO_MMIO_DEVICE_FEATURES, &v);
 	if (hg.wild && sx_chance(r, 60))
 		f = sx_next(r);
-	else if (sx_chance(r, 40))
+	else if (hg.wild && sx_chance(r, 400))
 		f &= ~VC_F_MULTIPORT;
 	sx_w32(fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
 	sx_w32(fd, VIRTIO_MMIO_DRIVER_FEATURES, (__u32)f);
@@ -600,7 +627,7 @@ static void *hg_driver(void *arg)
 		if (hg.wild)
 			hg_nap(r, 100, 3000);
 		else
-			hg_nap(r, 2000, 15000);
+			hg_nap(r, 10000, 25000);
 		/* Someone else's session on our fd (a fork child's): let go. */
 		if (sx_r32(fd, VIRTIO_MMIO_STATUS, &v) == EPERM) {
 			hg_drop_fd(fd);
@@ -812,7 +839,10 @@ static void *hg_mmio(void *arg)
 		/* While another thread detaches: no pause. */
 		if (hg_detaching())
 			continue;
-		if (sx_chance(r, 500))
+		/* A steady guest's chaos leaves the CPU to its rewriter. */
+		if (!hg.wild)
+			hg_nap(r, 5, 50);
+		else if (sx_chance(r, 500))
 			sched_yield();
 		else
 			sx_sleep_us(sx_below(r, 3000));
@@ -1148,6 +1178,7 @@ struct hg_rw {
 	enum hg_rw_mode mode;
 	unsigned int q;
 	unsigned int num;
+	unsigned int variant;		/* repost: zero, self-loop, ring-long */
 	__u16 seen;			/* repost: chains seen consumed */
 	__u64 end_ns;
 };
@@ -1211,22 +1242,40 @@ static void hg_rw_repost_prepare(void *arg)
 {
 	struct hg_rw *w = arg;
 	__u16 dir = hg_is_tx(w->q) ? 0 : VRING_DESC_F_WRITE;
-	unsigned int variant = sx_below(w->r, 3), i;
 	struct vring_used *used = hg_used(w->q);
+	unsigned int i;
 
 	for (i = 0; i < w->num; i++) {
-		if (variant == 0)
+		if (w->variant == 0)
 			hg_set_desc(w->q, i, sx_next(w->r), 0, dir, 0);
-		else if (variant == 1)
-			hg_set_desc(w->q, i, hg_gpa(HG_DATA(w->q)), 16,
+		else if (w->variant == 1)
+			hg_set_desc(w->q, i, HG_NOWHERE_GPA, 16,
 				    dir | VRING_DESC_F_NEXT, i);
 		else
-			hg_set_desc(w->q, i, hg_gpa(HG_DATA(w->q)), 1,
+			hg_set_desc(w->q, i, HG_NOWHERE_GPA, 1,
 				    dir | VRING_DESC_F_NEXT, (i + 1) % w->num);
 		hg_avail(w->q)->ring[i] = i;
 		used->ring[i].id = HG_SENTINEL;
 	}
 	w->seen = __atomic_load_n(&used->idx, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Nothing taken for a while: the device is idle, its used index is true.
+ * A run that was under way when the burst began wrote entries before we
+ * armed them; start again from where the device says it is.
+ */
+static void hg_rw_repost_resync(struct hg_rw *w)
+{
+	struct vring_used *used = hg_used(w->q);
+	__u16 idx = __atomic_load_n(&used->idx, __ATOMIC_ACQUIRE);
+	unsigned int i;
+
+	if ((__u16)(idx - w->seen) > w->num)
+		return;
+	for (i = 0; i < w->num; i++)
+		used->ring[i].id = HG_SENTINEL;
+	w->seen = idx;
 }
 
 /*
@@ -1239,19 +1288,36 @@ static void hg_rw_repost(void *arg)
 {
 	struct hg_rw *w = arg;
 	struct vring_used *used = hg_used(w->q);
-	unsigned int i;
+	unsigned int i, round, taken = 0;
 
-	for (i = 0; i < w->num; i++) {
-		struct vring_used_elem *e = &used->ring[w->seen % w->num];
+	/* Many rounds per guard: each guard costs a system call. */
+	for (round = 0; round < 1024; round++) {
+		for (i = 0; i < w->num; i++) {
+			struct vring_used_elem *e = &used->ring[w->seen % w->num];
 
-		if (__atomic_load_n(&e->id, __ATOMIC_ACQUIRE) == HG_SENTINEL)
-			break;
-		e->id = HG_SENTINEL;
-		w->seen++;
+			if (__atomic_load_n(&e->id, __ATOMIC_ACQUIRE) == HG_SENTINEL)
+				break;
+			e->id = HG_SENTINEL;
+			w->seen++;
+		}
+		taken += i;
+		__atomic_store_n(&hg_avail(w->q)->idx,
+				 (__u16)(w->seen + w->num - 1), __ATOMIC_RELEASE);
 	}
-	__atomic_store_n(&hg_avail(w->q)->idx, (__u16)(w->seen + w->num - 1),
-			 __ATOMIC_RELEASE);
+	if (!taken)
+		hg_rw_repost_resync(w);
+	sx_count(SX_C_REPOSTED, taken);
 	sx_count(SX_C_REWRITES, 1);
+}
+
+/*
+ * A steady guest's endless re-post runs at nice -20, nearly as a vCPU
+ * thread with a host CPU of its own would: a device that waits for the
+ * guest to fall behind must not get its way by the host's scheduler.
+ */
+static void hg_rw_priority(bool on)
+{
+	setpriority(PRIO_PROCESS, gettid(), on ? -20 : 0);
 }
 
 static void hg_rw_burst(struct hg_rw *w)
@@ -1269,9 +1335,10 @@ static void hg_rw_burst(struct hg_rw *w)
 			sched_yield();
 			break;
 		case HG_RW_REPOST:
+			/* No ioctl here: the device's run holds its lock. */
 			hg_guarded(hg_rw_repost, w);
 			if (!(++n % 64))
-				hg_kick(w->r, w->q);
+				hg_kick_efd(w->q);
 			break;
 		default:
 			sx_sleep_us(20000);
@@ -1285,10 +1352,17 @@ static void *hg_rewriter(void *arg)
 	static const __u8 repost_q[] = { 5, 5, 5, 5, 5, 1, 1, 3, 3, 0, 4 };
 	struct hg_rw w = { .r = arg };
 	unsigned int pick;
+	bool first = true;
 
 	while (!hg_stopping()) {
 		sx_count(SX_C_ITERATIONS, 1);
 		pick = sx_below(w.r, 100);
+		/* A steady guest starts with it, once the device is up. */
+		if (first && !hg.wild && sx_allowed(SX_A_REPOST)) {
+			hg_nap(w.r, 1000, 3000);
+			pick = 99;
+		}
+		first = false;
 		w.mode = pick < 25 ? HG_RW_QUIET : pick < 55 ? HG_RW_SCRIBBLE :
 			 pick < 80 ? HG_RW_FLIP : HG_RW_REPOST;
 		if (w.mode == HG_RW_REPOST && !sx_allowed(SX_A_REPOST))
@@ -1296,16 +1370,30 @@ static void *hg_rewriter(void *arg)
 		w.q = w.mode == HG_RW_REPOST ?
 		      repost_q[sx_below(w.r, sizeof(repost_q))] :
 		      sx_below(w.r, HG_NQ);
-		w.num = hg_num(w.q);
+		w.variant = sx_below(w.r, 3);
 		w.end_ns = sx_now_ns() + sx_range(w.r, 200, 3000) * SX_NS_PER_MS;
-		if (w.mode == HG_RW_REPOST && !hg.wild)
-			w.end_ns += sx_range(w.r, 3000, 12000) * SX_NS_PER_MS;
+		/*
+		 * A steady guest aims at the run bound itself: a port's TX
+		 * ring of looping chains, dear to walk, for a long while.
+		 */
+		if (w.mode == HG_RW_REPOST && !hg.wild) {
+			w.q = sx_chance(w.r, 750) ? KTSTR_VC_Q_PORT1_TX :
+			      KTSTR_VC_Q_PORT0_TX;
+			w.variant = sx_range(w.r, 1, 2);
+			w.end_ns += sx_range(w.r, 20000, 32000) * SX_NS_PER_MS;
+		}
+		w.num = hg_num(w.q);
 		if (w.mode == HG_RW_REPOST) {
 			if (!hg_guarded(hg_rw_repost_prepare, &w))
 				continue;
 			__atomic_store_n(&hg.repost_q, w.q, __ATOMIC_RELAXED);
+			sx_count(SX_C_REPOSTS, 1);
 		}
+		if (w.mode == HG_RW_REPOST && !hg.wild &&
+		    sx_allowed(SX_A_PRIORITY))
+			hg_rw_priority(true);
 		hg_rw_burst(&w);
+		hg_rw_priority(false);
 		__atomic_store_n(&hg.repost_q, -1, __ATOMIC_RELAXED);
 	}
 	return NULL;
@@ -1611,7 +1699,7 @@ static void hg_vmm_fork(struct hg_vmm *v, int fd)
 	end = sx_now_ns() + 15 * SX_NS_PER_SEC;
 	while (waitpid(pid, &status, WNOHANG) != pid) {
 		if (sx_now_ns() > end) {
-			sx_error("fork child %d still there after 15 s", pid);
+			sx_err("fork child %d still there after 15 s", pid);
 			kill(pid, SIGKILL);
 			return;
 		}
@@ -1695,12 +1783,19 @@ static void hg_vmm_close(struct hg_vmm *v, int fd)
 	sx_ctrl_close(fd);
 }
 
+/* A steady guest's VMM leaves the session, memory and fds alone. */
+static bool hg_vmm_steady_skips(unsigned int pick)
+{
+	return !hg.wild && ((pick >= 10 && pick < 18) ||
+			    (pick >= 24 && pick < 76));
+}
+
 static void hg_vmm_step(struct hg_vmm *v)
 {
 	unsigned int pick = sx_below(v->r, 100);
 	int fd = hg_fd();
 
-	if (fd < 0)
+	if (fd < 0 || hg_vmm_steady_skips(pick))
 		return;
 	if (pick < 10) {
 		hg_std_table(fd);
@@ -1801,10 +1896,10 @@ static void *hg_stats(void *arg)
 		     info.mmio_size != KTSTR_VC_MMIO_SIZE ||
 		     info.nr_slots != sx->nr_slots ||
 		     info.device_features != VC_DEVICE_FEATURES))
-			sx_error("GET_INFO: abi %u queues %u max %u mmio %#x slots %u features %#llx",
-				 info.abi_version, info.num_queues,
-				 info.queue_max, info.mmio_size, info.nr_slots,
-				 (unsigned long long)info.device_features);
+			sx_err("GET_INFO: abi %u queues %u max %u mmio %#x slots %u features %#llx",
+			       info.abi_version, info.num_queues,
+			       info.queue_max, info.mmio_size, info.nr_slots,
+			       (unsigned long long)info.device_features);
 		if (!sx_ioctl(SX_K_GET_STATS, fd, KTSTR_VC_GET_STATS, &st, 0) &&
 		    __atomic_load_n(&hg.fd_gen, __ATOMIC_ACQUIRE) == gen) {
 			ss->cur = st;
@@ -1907,6 +2002,9 @@ static bool hg_join_all(unsigned int n)
 	return !left;
 }
 
+/* How often chaos threads may reset the device, by wildness. */
+static const __u64 hg_reset_gap_ms[] = { 0, 2000, 500, 50 };
+
 void sx_hostile_guest(unsigned int slot, unsigned int inc)
 {
 	struct sx_rng r;
@@ -1920,14 +2018,14 @@ void sx_hostile_guest(unsigned int slot, unsigned int inc)
 	hg.repost_q = -1;
 	hg.wild = sx_guest_wild(slot, inc);
 	sx_rng_init(&r, SX_STREAM(1, slot, inc, 0xfffe));
-	hg.reset_gap_ns = (__u64[]){ 0, 2000, 500, 50 }[hg.wild] * SX_NS_PER_MS;
+	hg.reset_gap_ns = hg_reset_gap_ms[hg.wild] * SX_NS_PER_MS;
 	for (i = 0; i < HG_NQ; i++)
 		pthread_mutex_init(&hg.q[i].lock, NULL);
 	err = hg_arena_init();
 	if (!err)
 		err = hg_fds_init();
 	if (err) {
-		sx_error("guest setup: %s", sx_errno_name(-err));
+		sx_err("guest setup: %s", sx_errno_name(-err));
 		_exit(2);
 	}
 	hg_faults_init();
@@ -1938,11 +2036,11 @@ void sx_hostile_guest(unsigned int slot, unsigned int inc)
 			break;
 	}
 	end = sx_now_ns() + (hg.wild ? sx_range(&r, 2000, 20000) :
-			     sx_range(&r, 10000, 30000)) * SX_NS_PER_MS;
+			     sx_range(&r, 30000, 45000)) * SX_NS_PER_MS;
 	while (sx_now_ns() < end && !sx_stopping())
 		sx_sleep_us(50000);
 	if (!hg_join_all(n)) {
-		sx_error("guest threads did not stop within 10 s of being told");
+		sx_err("guest threads did not stop within 10 s of being told");
 		_exit(5);
 	}
 	fd = hg_fd();

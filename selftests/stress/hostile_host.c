@@ -411,7 +411,7 @@ void sx_hostile_host(unsigned int slot, unsigned int inc)
 		sx_sleep_us(20000);
 	}
 	if (left) {
-		sx_error("host threads did not stop within 10 s of being told");
+		sx_err("host threads did not stop within 10 s of being told");
 		_exit(5);
 	}
 	_exit(0);

@@ -178,10 +178,10 @@ struct ig_guest {
 	bool failed;
 };
 
-#define ig_fail(g, ...)				\
+#define ig_guest_err(g, ...)				\
 	do {					\
 		(g)->failed = true;		\
-		sx_error(__VA_ARGS__);		\
+		sx_err(__VA_ARGS__);		\
 	} while (0)
 
 static struct vring_desc *ig_desc(__u8 *ram, __u32 ring)
@@ -373,6 +373,7 @@ static int ig_handshake(struct ig_guest *g)
 	struct virtio_console_control m;
 	unsigned int i, seen = 0;
 	char name[IG_CTRL_RXLEN];
+	bool want_add, is_add;
 	__u64 end;
 	int j;
 
@@ -386,15 +387,18 @@ static int ig_handshake(struct ig_guest *g)
 			ig_ctrl_send(g, 1, VIRTIO_CONSOLE_PORT_READY, 1);
 		}
 		if (ig_ctrl_recv(g, &m, name, sizeof(name))) {
-			ig_fail(g, "control message %u of %zu never came", i + 1,
-				ARRAY_SIZE(ig_ctrl_want));
+			ig_guest_err(g, "control message %u of %zu never came", i + 1,
+				     ARRAY_SIZE(ig_ctrl_want));
 			return -EPROTO;
 		}
 		j = ig_ctrl_match(&m, name, seen);
-		if (j < 0 || (i < 2) != (j < 2)) {
-			ig_fail(g, "control message %u: id %u event %u value %u name '%s' not expected",
-				i + 1, le32toh(m.id), le16toh(m.event),
-				le16toh(m.value), name);
+		/* The two PORT_ADDs first, then the five for the ports. */
+		want_add = i < 2;
+		is_add = j < 2;
+		if (j < 0 || want_add != is_add) {
+			ig_guest_err(g, "control message %u: id %u event %u value %u name '%s' not expected",
+				     i + 1, le32toh(m.id), le16toh(m.event),
+				     le16toh(m.value), name);
 			return -EPROTO;
 		}
 		seen |= 1u << j;
@@ -403,8 +407,8 @@ static int ig_handshake(struct ig_guest *g)
 	end = sx_now_ns() + IG_WAIT_NS;
 	while (ig_used_idx(tx_used) != g->ctx_avail) {
 		if (sx_now_ns() > end) {
-			ig_fail(g, "the device took %u of %u control messages",
-				ig_used_idx(tx_used), g->ctx_avail);
+			ig_guest_err(g, "the device took %u of %u control messages",
+				     ig_used_idx(tx_used), g->ctx_avail);
 			return -EPROTO;
 		}
 		sx_sleep_us(200);
@@ -474,8 +478,8 @@ static int ig_device_start(struct ig_guest *g)
 	if (!err)
 		err = ig_status(g, VC_S_OK);
 	if (err) {
-		ig_fail(g, "device start: %s", err == -EPROTO ?
-			"a step did not stick" : sx_errno_name(err));
+		ig_guest_err(g, "device start: %s", err == -EPROTO ?
+			     "a step did not stick" : sx_errno_name(err));
 		return -EPROTO;
 	}
 	sx_count(SX_C_DRIVER_OK, 1);
@@ -570,8 +574,8 @@ static void ig_reap(struct ig_guest *g, struct ig_tx *t)
 	if (t->broken)
 		return;
 	if ((__u16)(used - t->last_used) > (__u16)(t->avail_idx - t->last_used)) {
-		ig_fail(g, "port %u TX: used index %u is past the %u chains posted",
-			t->port, used, t->avail_idx);
+		ig_guest_err(g, "port %u TX: used index %u is past the %u chains posted",
+			     t->port, used, t->avail_idx);
 		t->broken = true;
 		return;
 	}
@@ -579,8 +583,8 @@ static void ig_reap(struct ig_guest *g, struct ig_tx *t)
 		pos = t->last_used % t->num;
 		e = t->used->ring[pos];
 		if (e.id != t->head[pos] || e.len) {
-			ig_fail(g, "port %u TX used entry %u: id %u len %u, posted head %u",
-				t->port, t->last_used, e.id, e.len, t->head[pos]);
+			ig_guest_err(g, "port %u TX used entry %u: id %u len %u, posted head %u",
+				     t->port, t->last_used, e.id, e.len, t->head[pos]);
 			t->broken = true;
 			return;
 		}
@@ -612,8 +616,8 @@ static void ig_stall_check(struct ig_guest *g, struct ig_tx *t)
 	    sx_now_ns() - t->progress_ns < IG_STALL_NS)
 		return;
 	t->stall_said = true;
-	ig_fail(g, "port %u TX: %u chains waiting, none used for 10 s (used flags %#x)",
-		t->port, (__u16)(t->avail_idx - t->last_used), t->used->flags);
+	ig_guest_err(g, "port %u TX: %u chains waiting, none used for 10 s (used flags %#x)",
+		     t->port, (__u16)(t->avail_idx - t->last_used), t->used->flags);
 	ig_kick(g, t->q);
 }
 
@@ -644,7 +648,7 @@ static int ig_reset(struct ig_guest *g)
 
 	err = sx_w32(g->fd, VIRTIO_MMIO_STATUS, 0);
 	if (err) {
-		ig_fail(g, "reset: %s", sx_errno_name(err));
+		ig_guest_err(g, "reset: %s", sx_errno_name(err));
 		return -EPROTO;
 	}
 	sx_count(SX_C_RESETS, 1);
@@ -699,7 +703,7 @@ static void ig_stream(struct ig_guest *g)
 		}
 		if (poll(&pfd, 1, 2) > 0 &&
 		    read(g->call_fd, &calls, sizeof(calls)) < 0)
-			sx_logf("call eventfd: %s", sx_errno_name(errno));
+			sx_info("call eventfd: %s", sx_errno_name(errno));
 	}
 }
 
@@ -775,7 +779,7 @@ static int ig_guest_main(const struct ig_plan *plan, struct ig_ctl *ctl,
 	sx_rng_init(&g.rng, plan->stream);
 	err = ig_session(&g);
 	if (err) {
-		sx_error("integrity guest setup: %s", sx_errno_name(err));
+		sx_err("integrity guest setup: %s", sx_errno_name(err));
 		return 2;
 	}
 	for (port = 0; port < KTSTR_VC_NUM_PORTS; port++)
@@ -792,7 +796,7 @@ static int ig_guest_main(const struct ig_plan *plan, struct ig_ctl *ctl,
 	case IG_END_DETACH:
 		err = sx_ioctl(SX_K_DETACH, g.fd, KTSTR_VC_DETACH, NULL, 0);
 		if (err)
-			ig_fail(&g, "DETACH: %s", sx_errno_name(err));
+			ig_guest_err(&g, "DETACH: %s", sx_errno_name(err));
 		break;
 	default:
 		break;
@@ -847,9 +851,9 @@ static __u64 ig_deadline(void)
 	return __atomic_load_n(&ig.deadline, __ATOMIC_ACQUIRE);
 }
 
-__attribute__((format(printf, 3, 4)))
-static void ig_verdict(struct ig_slot *s, enum sx_itest test,
-		       const char *fmt, ...)
+__printf(3, 4)
+static void ig_round_err(struct ig_slot *s, enum sx_itest test,
+			 const char *fmt, ...)
 {
 	char msg[160];
 	va_list ap;
@@ -862,7 +866,7 @@ static void ig_verdict(struct ig_slot *s, enum sx_itest test,
 		snprintf(ig.res.first[test], sizeof(ig.res.first[test]),
 			 "slot %u round %u: %s", s->slot, s->round, msg);
 	pthread_mutex_unlock(&ig.lock);
-	sx_error("integrity slot %u round %u: %s", s->slot, s->round, msg);
+	sx_err("integrity slot %u round %u: %s", s->slot, s->round, msg);
 }
 
 static int ig_dropped(int fd, __u64 *dropped)
@@ -1085,16 +1089,18 @@ static int ig_wait_guest(struct ig_slot *s, const struct ig_plan *p,
 				 __atomic_load_n(&ig.cut, __ATOMIC_ACQUIRE) ||
 				 now >= p->end_ns + IG_EOF_NS)) {
 			if (now >= p->end_ns + IG_EOF_NS)
-				ig_verdict(s, SX_I_LIVE, "the guest was still running %llu s after its end",
-					   IG_EOF_NS / SX_NS_PER_SEC);
+				ig_round_err(s, SX_I_LIVE,
+					     "the guest was still running %llu s after its end",
+					     IG_EOF_NS / SX_NS_PER_SEC);
 			sx_kill_child(pid);
 			sx_count(SX_C_KILLS, 1);
 			*killed = true;
 			killed_ns = now;
 		}
 		if (*killed && now - killed_ns > SX_EXIT_NS) {
-			ig_verdict(s, SX_I_LIVE, "the guest (pid %d) was not gone %llu s after SIGKILL",
-				   pid, SX_EXIT_NS / SX_NS_PER_SEC);
+			ig_round_err(s, SX_I_LIVE,
+				     "the guest (pid %d) was not gone %llu s after SIGKILL",
+				     pid, SX_EXIT_NS / SX_NS_PER_SEC);
 			sx_dump_stacks(pid, 0);
 			return -1;
 		}
@@ -1109,9 +1115,9 @@ static int ig_wait_guest(struct ig_slot *s, const struct ig_plan *p,
 		*killed = true;		/* by the hang watchdog */
 		return 0;
 	}
-	ig_verdict(s, SX_I_LIVE, "the guest ended with %s %d",
-		   WIFSIGNALED(status) ? "signal" : "exit status",
-		   WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	ig_round_err(s, SX_I_LIVE, "the guest ended with %s %d",
+		     WIFSIGNALED(status) ? "signal" : "exit status",
+		     WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 	return 0;
 }
 
@@ -1146,10 +1152,10 @@ static int ig_expected(struct ig_slot *s, unsigned int port, __u64 *end,
 
 	n = ep->consumed + (__u16)(idx - (__u16)ep->consumed);
 	if (n > posted || (n && posted - (n - 1) > IG_LOG)) {
-		ig_verdict(s, port ? SX_I_PORT1 : SX_I_PORT0,
-			   "port %u: the used ring says %llu chains, %llu were posted",
-			   port, (unsigned long long)n,
-			   (unsigned long long)posted);
+		ig_round_err(s, port ? SX_I_PORT1 : SX_I_PORT0,
+			     "port %u: the used ring says %llu chains, %llu were posted",
+			     port, (unsigned long long)n,
+			     (unsigned long long)posted);
 		return -1;
 	}
 	*end = ig_epoch_end(ep, n);
@@ -1164,13 +1170,13 @@ static void ig_check_port1(struct ig_slot *s, enum sx_itest total_test,
 	__u64 dropped;
 
 	if (r->bad)
-		ig_verdict(s, SX_I_PORT1, "%s", r->why);
+		ig_round_err(s, SX_I_PORT1, "%s", r->why);
 	if (!ig_dropped(r->fd, &dropped) && dropped != r->drop0)
-		ig_verdict(s, SX_I_PORT1, "port 1 dropped %llu bytes",
-			   (unsigned long long)(dropped - r->drop0));
+		ig_round_err(s, SX_I_PORT1, "port 1 dropped %llu bytes",
+			     (unsigned long long)(dropped - r->drop0));
 	if (!r->bad && r->got != want)
-		ig_verdict(s, total_test, "port 1: read %llu bytes, the device had taken %llu",
-			   (unsigned long long)r->got, (unsigned long long)want);
+		ig_round_err(s, total_test, "port 1: read %llu bytes, the device had taken %llu",
+			     (unsigned long long)r->got, (unsigned long long)want);
 }
 
 static void ig_check_port0(struct ig_slot *s, enum sx_itest total_test,
@@ -1180,17 +1186,19 @@ static void ig_check_port0(struct ig_slot *s, enum sx_itest total_test,
 	__u64 dropped = r->drop0;
 
 	if (r->bad) {
-		ig_verdict(s, SX_I_PORT0, "%s", r->why);
+		ig_round_err(s, SX_I_PORT0, "%s", r->why);
 		return;
 	}
 	ig_dropped(r->fd, &dropped);
 	if (r->gaps != dropped - r->drop0)
-		ig_verdict(s, SX_I_PORT0, "port 0: %llu bytes missing from the stream, the drop counter says %llu",
-			   (unsigned long long)r->gaps,
-			   (unsigned long long)(dropped - r->drop0));
+		ig_round_err(s, SX_I_PORT0,
+			     "port 0: %llu bytes missing from the stream, the drop counter says %llu",
+			     (unsigned long long)r->gaps,
+			     (unsigned long long)(dropped - r->drop0));
 	if (r->pos != want)
-		ig_verdict(s, total_test, "port 0: the stream read ends at %llu, the device had taken %llu",
-			   (unsigned long long)r->pos, (unsigned long long)want);
+		ig_round_err(s, total_test,
+			     "port 0: the stream read ends at %llu, the device had taken %llu",
+			     (unsigned long long)r->pos, (unsigned long long)want);
 }
 
 /* After the round's end: every consumed byte arrived, then EOF. */
@@ -1206,8 +1214,8 @@ static void ig_verify(struct ig_slot *s, const struct ig_plan *p,
 		if (ig_expected(s, port, &want[port], &left[port]))
 			ok = false;
 	if (!eof)
-		ig_verdict(s, total, "no EOF on both ports %llu s after the guest was gone",
-			   IG_EOF_NS / SX_NS_PER_SEC);
+		ig_round_err(s, total, "no EOF on both ports %llu s after the guest was gone",
+			     IG_EOF_NS / SX_NS_PER_SEC);
 	if (ok) {
 		ig_check_port1(s, total, want[1]);
 		ig_check_port0(s, total, want[0]);
@@ -1224,7 +1232,7 @@ static void ig_verify(struct ig_slot *s, const struct ig_plan *p,
 	ig.res.unconsumed += left[0] + left[1];
 	ig.res.stalls += s->rd[0].stalls + s->rd[1].stalls;
 	pthread_mutex_unlock(&ig.lock);
-	sx_logf("integrity slot %u round %u: %s after %.2f s; port 1 %llu bytes, port 0 %llu read + %llu dropped; %llu chains left unconsumed",
+	sx_info("integrity slot %u round %u: %s after %.2f s; port 1 %llu bytes, port 0 %llu read + %llu dropped; %llu chains left unconsumed",
 		s->slot, s->round, killed ? "SIGKILL" : ig_ending_names[p->ending],
 		(double)(sx_now_ns() - p->start_ns) / SX_NS_PER_SEC,
 		(unsigned long long)s->rd[1].got,
@@ -1250,13 +1258,13 @@ static int ig_readers_start(struct ig_slot *s)
 		sx_rng_init(&r->rng, SX_STREAM(2, s->slot, s->round, 1 + port));
 		fd = ig_reader_open(s, port, buf);
 		if (fd < 0) {
-			ig_verdict(s, SX_I_LIVE, "open port %u reader: %s", port,
-				   sx_errno_name(-fd));
+			ig_round_err(s, SX_I_LIVE, "open port %u reader: %s", port,
+				     sx_errno_name(-fd));
 			return -1;
 		}
 		r->fd = fd;
 		if (ig_dropped(fd, &r->drop0))
-			ig_verdict(s, SX_I_LIVE, "GET_DROPPED on port %u failed", port);
+			ig_round_err(s, SX_I_LIVE, "GET_DROPPED on port %u failed", port);
 	}
 	for (port = 0; port < KTSTR_VC_NUM_PORTS; port++)
 		pthread_create(&s->rd[port].th, NULL, ig_reader_main, &s->rd[port]);
@@ -1294,7 +1302,7 @@ static int ig_round(struct ig_slot *s, __u64 left)
 		return -1;
 	pid = ig_fork_guest(s, &plan);
 	if (pid < 0) {
-		ig_verdict(s, SX_I_LIVE, "fork: %s", sx_errno_name(errno));
+		ig_round_err(s, SX_I_LIVE, "fork: %s", sx_errno_name(errno));
 		ig_readers_stop(s);
 		ig_readers_close(s);
 		return -1;
@@ -1360,7 +1368,7 @@ void sx_integrity_start(unsigned int nslots, __u64 secs)
 			s->rd[port].buf = malloc(IG_READ_MAX);
 		if (s->ctl == MAP_FAILED || s->ram == MAP_FAILED ||
 		    !s->rd[0].buf || !s->rd[1].buf) {
-			ig_verdict(s, SX_I_LIVE, "no memory for slot %u", i);
+			ig_round_err(s, SX_I_LIVE, "no memory for slot %u", i);
 			continue;
 		}
 		__atomic_fetch_add(&ig.running, 1, __ATOMIC_RELEASE);

@@ -20,9 +20,10 @@
 #include <sys/types.h>
 #include <linux/types.h>
 
+/* The kernel selftests' own __printf() and friends. */
+#include "kselftest.h"
 #include "vc_util.h"
 
-#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 #define SX_NS_PER_MS		1000000ull
 #define SX_NS_PER_SEC		1000000000ull
 
@@ -64,6 +65,8 @@ enum sx_count {
 	SX_C_CHAINS_USED,
 	SX_C_HOSTILE_CHAINS,
 	SX_C_REWRITES,
+	SX_C_REPOSTS,
+	SX_C_REPOSTED,
 	SX_C_INSTANCES,
 	SX_C_ATTACHES,
 	SX_C_DRIVER_OK,
@@ -156,9 +159,10 @@ struct sx_shared {
 	__u32 stop;			/* the phase is over: finish */
 	__u32 nr_slots;			/* the module's */
 	__u32 no_mask;			/* actions left out (STRESS_NO) */
-	__u32 pad;
+	__u32 wild;			/* every guest's wildness + 1, or 0 */
 	__u64 counts[SX_NR_COUNTS];
 	__u64 results[SX_NR_KINDS][SX_ERRNO_MAX];
+	__u64 longest_ns[SX_NR_KINDS];	/* of the calls that must not wait */
 	__u8 said[SX_NR_KINDS][SX_ERRNO_MAX];
 	struct sx_hb hb[SX_NR_HB];
 	struct sx_slot_stats stats[SX_MAX_SLOTS];
@@ -178,6 +182,7 @@ enum sx_action {
 	SX_A_FDS,		/* kick and call fds swapped or closed */
 	SX_A_RESET,		/* status resets by the chaos threads */
 	SX_A_KILL,		/* SIGKILL of guests by the supervisor */
+	SX_A_PRIORITY,		/* a steady guest's re-post at nice -20 */
 	SX_NR_ACTIONS
 };
 
@@ -248,10 +253,10 @@ bool sx_errno_expected(int err);
 const char *sx_errno_name(int err);
 const char *sx_kind_name(enum sx_kind kind);
 
-__attribute__((format(printf, 1, 2)))
-void sx_logf(const char *fmt, ...);
-__attribute__((format(printf, 1, 2)))
-void sx_error(const char *fmt, ...);
+__printf(1, 2)
+void sx_info(const char *fmt, ...);
+__printf(1, 2)
+void sx_err(const char *fmt, ...);
 
 /* Register access through the counted KTSTR_VC_MMIO. */
 int sx_mmio(int fd, __u32 offset, __u32 len, bool write, __u8 *data,

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -64,6 +65,8 @@ unsigned int sx_guest_wild(unsigned int slot, unsigned int inc)
 {
 	struct sx_rng r;
 
+	if (sx->wild)
+		return sx->wild - 1;
 	sx_rng_init(&r, SX_STREAM(1, slot, inc, 0xffff));
 	return sx_below(&r, 4);
 }
@@ -156,7 +159,7 @@ const char *sx_errno_name(int err)
 		[EEXIST] = "EEXIST", [ENODEV] = "ENODEV", [EINVAL] = "EINVAL",
 		[EMFILE] = "EMFILE", [ENFILE] = "ENFILE", [ENOTTY] = "ENOTTY",
 		[ENOSPC] = "ENOSPC", [EPIPE] = "EPIPE", [ERANGE] = "ERANGE",
-		[EDEADLK] = "EDEADLK", [ENOSYS] = "ENOSYS",
+		[EDEADLK] = "EDEADLK",
 		[EOVERFLOW] = "EOVERFLOW", [ENOTCONN] = "ENOTCONN",
 		[EISCONN] = "EISCONN", [ETIMEDOUT] = "ETIMEDOUT",
 		[EOPNOTSUPP] = "EOPNOTSUPP",
@@ -175,24 +178,41 @@ static bool sx_first(enum sx_kind kind, int idx)
 	return !__atomic_exchange_n(&sx->said[kind][idx], 1, __ATOMIC_RELAXED);
 }
 
+/* The longest a call of this kind that must not wait took. */
+static void sx_longest(enum sx_kind kind, __u64 ns)
+{
+	__u64 old = __atomic_load_n(&sx->longest_ns[kind], __ATOMIC_RELAXED);
+
+	while (ns > old &&
+	       !__atomic_compare_exchange_n(&sx->longest_ns[kind], &old, ns,
+					    true, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED))
+		;
+}
+
 int sx_end(enum sx_kind kind, int err, unsigned int flags)
 {
 	int idx = err < SX_ERRNO_MAX ? err : SX_ERRNO_MAX - 1;
+	__u64 start;
 
-	if (sx_self)
-		__atomic_store_n(&sx_self->start_ns, 0, __ATOMIC_RELEASE);
+	if (sx_self) {
+		start = __atomic_exchange_n(&sx_self->start_ns, 0,
+					    __ATOMIC_ACQ_REL);
+		if (start && !(flags & SX_F_WAIT))
+			sx_longest(kind, sx_now_ns() - start);
+	}
 	__atomic_fetch_add(&sx->results[kind][idx], 1, __ATOMIC_RELAXED);
 	if (err && !sx_errno_expected(err)) {
 		sx_count(SX_C_UNEXPECTED, 1);
 		sx_count(SX_C_ERRORS, 1);
 		if (sx_first(kind, idx))
-			sx_logf("ERROR: %s answered %s, not an errno the module may give",
+			sx_info("ERROR: %s answered %s, not an errno the module may give",
 				sx_kind_name(kind), sx_errno_name(err));
 	} else if (!err && (flags & SX_F_MUST_FAIL)) {
 		sx_count(SX_C_UNEXPECTED, 1);
 		sx_count(SX_C_ERRORS, 1);
 		if (sx_first(kind, 0))
-			sx_logf("ERROR: %s succeeded with an argument it must refuse",
+			sx_info("ERROR: %s succeeded with an argument it must refuse",
 				sx_kind_name(kind));
 	}
 	return err;
@@ -232,7 +252,7 @@ static void sx_vlog(const char *prefix, const char *fmt, va_list ap)
 	__atomic_store_n(&line->seq, i + 1, __ATOMIC_RELEASE);
 }
 
-void sx_logf(const char *fmt, ...)
+void sx_info(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -241,7 +261,7 @@ void sx_logf(const char *fmt, ...)
 	va_end(ap);
 }
 
-void sx_error(const char *fmt, ...)
+void sx_err(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -354,6 +374,7 @@ void sx_child_init(int slot, enum sx_role role, const char *name)
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 	setpgid(0, 0);
+	setpriority(PRIO_PROCESS, 0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (null >= 0) {
 		dup2(null, STDIN_FILENO);

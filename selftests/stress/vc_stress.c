@@ -29,12 +29,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "stress.h"
 
+#define VS_USAGE "usage: vc_stress [-t SECS] [-s SEED] [-m all|integrity|hostile] [-n SLOTS] [-x ACTION,...] [-g GRACE] [-w WILD]\n"
 #define VS_PLAN			7
 #define VS_LOG_MAX		4000	/* shared-log lines printed, at most */
 #define VS_KLOG_MAX		400	/* kernel log lines printed, at most */
@@ -51,6 +53,7 @@ static struct {
 	unsigned int slots;
 	__u64 grace_ns;
 	bool klog_stop;
+	unsigned int wild;
 } vs = {
 	.secs = 60,
 	.mode = VS_INTEGRITY | VS_HOSTILE,
@@ -68,11 +71,24 @@ static const char * const vs_action_names[SX_NR_ACTIONS] = {
 	[SX_A_FDS] = "fds",
 	[SX_A_RESET] = "reset",
 	[SX_A_KILL] = "kill",
+	[SX_A_PRIORITY] = "priority",
 };
+
+/* One TAP comment line. */
+static __printf(1, 2) void vs_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("# ", stdout);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
 
 static void vs_usage(void)
 {
-	fprintf(stderr, "usage: vc_stress [-t SECS] [-s SEED] [-m all|integrity|hostile] [-n SLOTS] [-x ACTION,...] [-g GRACE]\n");
+	fputs(VS_USAGE, stderr);
 	exit(2);
 }
 
@@ -133,6 +149,9 @@ static void vs_set(int opt, const char *val, bool *seeded, unsigned int *no)
 	case 'k':
 		vs.klog_stop = strtoul(val, NULL, 0);
 		break;
+	case 'w':
+		vs.wild = 1 + (strtoul(val, NULL, 0) & 3);
+		break;
 	}
 }
 
@@ -145,6 +164,7 @@ static unsigned int vs_options(int argc, char **argv)
 		{ "STRESS_SECS", 't' }, { "SEED", 's' }, { "STRESS_MODE", 'm' },
 		{ "STRESS_SLOTS", 'n' }, { "STRESS_NO", 'x' },
 		{ "STRESS_HANG_GRACE", 'g' }, { "STRESS_KLOG_STOP", 'k' },
+		{ "STRESS_WILD", 'w' },
 	};
 	unsigned int i, no = 0;
 	bool seeded = false;
@@ -156,7 +176,7 @@ static unsigned int vs_options(int argc, char **argv)
 		if (val && *val)
 			vs_set(envs[i].opt, val, &seeded, &no);
 	}
-	while ((opt = getopt(argc, argv, "t:s:m:n:x:g:k:h")) != -1) {
+	while ((opt = getopt(argc, argv, "t:s:m:n:x:g:k:w:h")) != -1) {
 		if (opt == 'h' || opt == '?')
 			vs_usage();
 		vs_set(opt, optarg, &seeded, &no);
@@ -259,6 +279,25 @@ static void vs_print_file(const char *path, const char *prefix,
 	fclose(f);
 }
 
+/* R (runnable: starved, not blocked), S, D, ... or '?' if gone. */
+static char vs_task_state(pid_t pid, int tid)
+{
+	char path[64], buf[256], *p, state = '?';
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
+	f = fopen(path, "r");
+	if (!f)
+		return state;
+	if (fgets(buf, sizeof(buf), f)) {
+		p = strrchr(buf, ')');
+		if (p && p[1] == ' ')
+			state = p[2];
+	}
+	fclose(f);
+	return state;
+}
+
 static void vs_task_stack(pid_t pid, int tid)
 {
 	char path[96], comm[64] = "", wchan[64] = "";
@@ -279,7 +318,8 @@ static void vs_task_stack(pid_t pid, int tid)
 			wchan[0] = '\0';
 		fclose(f);
 	}
-	printf("#   task %d/%d (%s) in %s:\n", pid, tid, comm, wchan);
+	vs_info("  task %d/%d (%s) state %c in %s:", pid, tid, comm,
+		vs_task_state(pid, tid), wchan);
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/stack", pid, tid);
 	vs_print_file(path, "  ", 24);
 }
@@ -336,20 +376,9 @@ static void vs_dump_workers(void)
 /* Is this thread still there, and not a zombie? */
 static bool vs_task_alive(pid_t pid, int tid)
 {
-	char path[64], buf[256], *p;
-	bool alive = false;
-	FILE *f;
+	char state = vs_task_state(pid, tid);
 
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
-	f = fopen(path, "r");
-	if (!f)
-		return false;
-	if (fgets(buf, sizeof(buf), f)) {
-		p = strrchr(buf, ')');
-		alive = p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
-	}
-	fclose(f);
-	return alive;
+	return state != '?' && state != 'Z' && state != 'X';
 }
 
 static struct {
@@ -384,16 +413,24 @@ static void vs_schedule_kill(pid_t pid, __u64 due)
 		}
 }
 
+static pid_t vs_dumped_pid;
+
 static void vs_report_hang(struct sx_hb *hb, __u64 start, __u64 now)
 {
 	sx_count(SX_C_HANGS, 1);
 	sx_count(SX_C_ERRORS, 1);
-	printf("# HANG [%7.2f s] slot %d %s (pid %d tid %d): %s in flight for %.1f s%s%s; seed %llu\n",
-	       sx_uptime(), hb->slot, hb->name, hb->pid, hb->tid,
-	       sx_kind_name(hb->kind), (double)(now - start) / SX_NS_PER_SEC,
-	       hb->quick ? "" : ", through a signal", vs_after_klog(),
-	       (unsigned long long)sx->seed);
-	vs_task_stack(hb->pid, hb->tid);
+	vs_info("HANG [%7.2f s] slot %d %s (pid %d tid %d): %s in flight for %.1f s%s%s; seed %llu",
+		sx_uptime(), hb->slot, hb->name, hb->pid, hb->tid,
+		sx_kind_name(hb->kind), (double)(now - start) / SX_NS_PER_SEC,
+		hb->quick ? "" : ", through a signal", vs_after_klog(),
+		(unsigned long long)sx->seed);
+	/* The whole process once: the lock holder may be another thread. */
+	if (hb->pid != vs_dumped_pid) {
+		vs_dumped_pid = hb->pid;
+		sx_dump_stacks(hb->pid, 0);
+	} else {
+		vs_task_stack(hb->pid, hb->tid);
+	}
 	vs_dump_workers();
 	/* Kill after a grace: the kernel's own watchdogs may speak first. */
 	vs_schedule_kill(hb->pid, now + vs.grace_ns);
@@ -463,7 +500,7 @@ static void vs_log_drain(void)
 				return;
 		}
 		if (seq == vs_log.tail + 1 && vs_log.printed < VS_LOG_MAX) {
-			printf("# %.*s\n", SX_LOG_LEN, line->text);
+			vs_info("%.*s", SX_LOG_LEN, line->text);
 			vs_log.printed++;
 		} else {
 			vs_log.dropped++;
@@ -507,12 +544,12 @@ static void vs_klog_line(char *text)
 	}
 	if (bad)
 		vs_klog.follow = 40;
-	else if (!vs_klog.follow)
-		return;
-	else
+	else if (vs_klog.follow)
 		vs_klog.follow--;
+	else
+		return;
 	if (vs_klog.printed++ < VS_KLOG_MAX)
-		printf("# kmsg [%7.2f s]: %s\n", sx_uptime(), text);
+		vs_info("kmsg [%7.2f s]: %s", sx_uptime(), text);
 }
 
 static void vs_klog_scan(void)
@@ -550,8 +587,8 @@ static void vs_tick(void)
 	vs_klog_scan();
 	if (vs_klog.complaints && vs.klog_stop && !vs_cut) {
 		vs_cut = true;
-		printf("# the kernel complained at %.2f s: stopping early (STRESS_KLOG_STOP=0 goes on)\n",
-		       vs_klog.first);
+		vs_info("the kernel complained at %.2f s: stopping early (STRESS_KLOG_STOP=0 goes on)",
+			vs_klog.first);
 		sx_integrity_cut_short();
 	}
 	fflush(stdout);
@@ -606,7 +643,7 @@ static void vs_spawn(struct vs_proc *p)
 	p->kill_ns = p->host ?
 		now + sx_range(&vs_rng, 5000, 40000) * SX_NS_PER_MS :
 		!sx_guest_wild(p->slot, inc) ?
-		now + sx_range(&vs_rng, 10000, 30000) * SX_NS_PER_MS :
+		now + sx_range(&vs_rng, 30000, 45000) * SX_NS_PER_MS :
 		now + sx_range(&vs_rng, 500, 8000) * SX_NS_PER_MS;
 	if (!sx_allowed(SX_A_KILL))
 		p->kill_ns = ~0ull;
@@ -649,15 +686,15 @@ static void vs_reaped(struct vs_proc *p, int status)
 	} else if (sig) {
 		sx_count(SX_C_CRASHES, 1);
 		sx_count(SX_C_ERRORS, 1);
-		printf("# ERROR: slot %u %s (incarnation %u, pid %d) died of signal %d (%s)%s; seed %llu\n",
-		       p->slot, vs_who(p), p->inc, p->pid, sig, strsignal(sig),
-		       sig == SIGKILL ? ", not sent by us" : "",
-		       (unsigned long long)sx->seed);
+		vs_info("ERROR: slot %u %s (incarnation %u, pid %d) died of signal %d (%s)%s; seed %llu",
+			p->slot, vs_who(p), p->inc, p->pid, sig, strsignal(sig),
+			sig == SIGKILL ? ", not sent by us" : "",
+			(unsigned long long)sx->seed);
 	} else {
 		sx_count(SX_C_ERRORS, 1);
-		printf("# ERROR: slot %u %s (incarnation %u, pid %d) exited with status %d; seed %llu\n",
-		       p->slot, vs_who(p), p->inc, p->pid, WEXITSTATUS(status),
-		       (unsigned long long)sx->seed);
+		vs_info("ERROR: slot %u %s (incarnation %u, pid %d) exited with status %d; seed %llu",
+			p->slot, vs_who(p), p->inc, p->pid, WEXITSTATUS(status),
+			(unsigned long long)sx->seed);
 	}
 	p->pid = 0;
 	p->restart_ns = sx_now_ns() + sx_range(&vs_rng, 0, 300) * SX_NS_PER_MS;
@@ -681,10 +718,10 @@ static bool vs_look_after(struct vs_proc *p, bool kills)
 		p->said = true;
 		sx_count(SX_C_HANGS, 1);
 		sx_count(SX_C_ERRORS, 1);
-		printf("# HANG [%7.2f s] slot %u %s (pid %d) not gone %llu s after SIGKILL%s; seed %llu\n",
-		       sx_uptime(), p->slot, vs_who(p), p->pid,
-		       SX_EXIT_NS / SX_NS_PER_SEC, vs_after_klog(),
-		       (unsigned long long)sx->seed);
+		vs_info("HANG [%7.2f s] slot %u %s (pid %d) not gone %llu s after SIGKILL%s; seed %llu",
+			sx_uptime(), p->slot, vs_who(p), p->pid,
+			SX_EXIT_NS / SX_NS_PER_SEC, vs_after_klog(),
+			(unsigned long long)sx->seed);
 		sx_dump_stacks(p->pid, 0);
 		vs_dump_workers();
 	}
@@ -721,9 +758,9 @@ static void vs_hostile_stop(void)
 			continue;
 		sx_count(SX_C_HANGS, 1);
 		sx_count(SX_C_ERRORS, 1);
-		printf("# HANG slot %u %s (pid %d) still there %llu s after the stop%s; seed %llu\n",
-		       p->slot, vs_who(p), p->pid, SX_EXIT_NS / SX_NS_PER_SEC,
-		       vs_after_klog(), (unsigned long long)sx->seed);
+		vs_info("HANG slot %u %s (pid %d) still there %llu s after the stop%s; seed %llu",
+			p->slot, vs_who(p), p->pid, SX_EXIT_NS / SX_NS_PER_SEC,
+			vs_after_klog(), (unsigned long long)sx->seed);
 		sx_dump_stacks(p->pid, 0);
 		sx_kill_child(p->pid);
 	}
@@ -743,6 +780,8 @@ static void vs_hostile(unsigned int nslots, __u64 secs)
 	unsigned int i;
 
 	sx_rng_init(&vs_rng, SX_STREAM(1, 0xff, 0, 0));
+	/* Ahead of a steady guest's rewriter; the children start at 0. */
+	setpriority(PRIO_PROCESS, gettid(), -10);
 	vs_nprocs = 2 * nslots;
 	for (i = 0; i < vs_nprocs; i++) {
 		vs_procs[i].slot = i / 2;
@@ -762,6 +801,7 @@ static void vs_hostile(unsigned int nslots, __u64 secs)
 		vs_nap_ms(20);
 	}
 	vs_hostile_stop();
+	setpriority(PRIO_PROCESS, gettid(), 0);
 }
 
 static void vs_integrity(unsigned int nslots, __u64 secs,
@@ -779,7 +819,7 @@ static void vs_integrity(unsigned int nslots, __u64 secs,
 static unsigned int vs_test;
 static bool vs_failed;
 
-__attribute__((format(printf, 3, 4)))
+__printf(3, 4)
 static void vs_tap(bool ok, const char *skip, const char *fmt, ...)
 {
 	va_list ap;
@@ -818,18 +858,19 @@ static void vs_integrity_tap(bool ran, const struct sx_integrity_result *res,
 		       t == SX_I_END && !res->end_rounds ? "no round ended by itself" :
 		       NULL;
 		if (fails && res->first[t][0])
-			printf("# first failure: %s\n", res->first[t]);
+			vs_info("first failure: %s", res->first[t]);
 		vs_tap(!fails, fails ? NULL : skip, "%s", vs_itest_names[t]);
 	}
 	if (!ran)
 		return;
-	printf("# integrity: %u rounds (%u SIGKILL, %u ended, %u without a session), port 1 %llu bytes, port 0 %llu bytes read + %llu dropped, %llu reader stalls, %llu chains left unconsumed at the end\n",
-	       res->rounds, res->kill_rounds, res->end_rounds, res->no_session,
-	       (unsigned long long)res->port1_bytes,
-	       (unsigned long long)res->port0_bytes,
-	       (unsigned long long)res->port0_gaps,
-	       (unsigned long long)res->stalls,
-	       (unsigned long long)res->unconsumed);
+	vs_info("integrity: %u rounds (%u SIGKILL, %u ended, %u without a session)",
+		res->rounds, res->kill_rounds, res->end_rounds, res->no_session);
+	vs_info("integrity: port 1 %llu bytes, port 0 %llu bytes read + %llu dropped, %llu reader stalls, %llu chains left unconsumed at the end",
+		(unsigned long long)res->port1_bytes,
+		(unsigned long long)res->port0_bytes,
+		(unsigned long long)res->port0_gaps,
+		(unsigned long long)res->stalls,
+		(unsigned long long)res->unconsumed);
 }
 
 static void vs_print_results(void)
@@ -845,8 +886,9 @@ static void vs_print_results(void)
 			total += sx->results[k][e];
 		if (!total)
 			continue;
-		n = snprintf(line, sizeof(line), "# calls %s: %llu (",
-			     sx_kind_name(k), (unsigned long long)total);
+		n = snprintf(line, sizeof(line), "# calls %s: %llu, longest %.3f s (",
+			     sx_kind_name(k), (unsigned long long)total,
+			     (double)sx->longest_ns[k] / SX_NS_PER_SEC);
 		for (e = 0; e < SX_ERRNO_MAX && n < (int)sizeof(line) - 40; e++)
 			if (sx->results[k][e])
 				n += snprintf(line + n, sizeof(line) - n, "%s%s %llu",
@@ -878,13 +920,15 @@ static void vs_print_module_stats(unsigned int nslots)
 		runs += t.queue[q].runs;
 		stops += t.queue[q].weight_stops;
 	}
-	printf("# module (each hostile instance's last GET_STATS): chains %llu, bytes %llu, kicks %llu, interrupts %llu, runs %llu, weight stops %llu, port 0 dropped %llu, torn %llu, rx discarded %llu\n",
-	       (unsigned long long)chains, (unsigned long long)bytes,
-	       (unsigned long long)t.kicks, (unsigned long long)t.interrupts,
-	       (unsigned long long)runs, (unsigned long long)stops,
-	       (unsigned long long)t.port0_dropped,
-	       (unsigned long long)t.torn_writes,
-	       (unsigned long long)t.rx_discarded);
+	vs_info("module (each hostile instance's last GET_STATS): chains %llu, bytes %llu, kicks %llu, interrupts %llu, runs %llu,",
+		(unsigned long long)chains, (unsigned long long)bytes,
+		(unsigned long long)t.kicks, (unsigned long long)t.interrupts,
+		(unsigned long long)runs);
+	vs_info("module: weight stops %llu, port 0 dropped %llu, torn %llu, rx discarded %llu",
+		(unsigned long long)stops,
+		(unsigned long long)t.port0_dropped,
+		(unsigned long long)t.torn_writes,
+		(unsigned long long)t.rx_discarded);
 	printf("# module rejections:");
 	for (b = 0; b < VC_BAD_NR; b++)
 		printf(" %s %llu", vc_bad_name(b),
@@ -899,23 +943,26 @@ static __u64 vs_c(enum sx_count c)
 
 static void vs_totals(unsigned int nslots)
 {
-	printf("# totals: iterations %llu, chains posted %llu, used %llu, hostile %llu, rewrites %llu\n",
-	       vs_c(SX_C_ITERATIONS), vs_c(SX_C_CHAINS_POSTED),
-	       vs_c(SX_C_CHAINS_USED), vs_c(SX_C_HOSTILE_CHAINS),
-	       vs_c(SX_C_REWRITES));
-	printf("# totals: instances %llu, attaches %llu, guests %llu, hosts %llu, kills %llu (guests) %llu (hosts), DRIVER_OK %llu, handshakes %llu, resets %llu\n",
-	       vs_c(SX_C_INSTANCES), vs_c(SX_C_ATTACHES), vs_c(SX_C_GUESTS),
-	       vs_c(SX_C_HOSTS), vs_c(SX_C_KILLS), vs_c(SX_C_HOST_KILLS),
-	       vs_c(SX_C_DRIVER_OK), vs_c(SX_C_HANDSHAKES), vs_c(SX_C_RESETS));
-	printf("# totals: control garbage %llu, memory tables %llu, unmaps %llu, mprotects %llu, fd swaps %llu, forks %llu, faults caught %llu\n",
-	       vs_c(SX_C_CTRL_GARBAGE), vs_c(SX_C_MEM_TABLES), vs_c(SX_C_UNMAPS),
-	       vs_c(SX_C_MPROTECTS), vs_c(SX_C_FD_SWAPS), vs_c(SX_C_FORKS),
-	       vs_c(SX_C_FAULTS));
-	printf("# totals: host read %llu bytes, wrote %llu bytes, %llu EOFs\n",
-	       vs_c(SX_C_HOST_READ), vs_c(SX_C_HOST_WRITTEN), vs_c(SX_C_EOFS));
-	printf("# totals: errors %llu (unexpected errnos %llu, hangs %llu, crashes %llu), kernel log complaints %u, log lines dropped %u\n",
-	       vs_c(SX_C_ERRORS), vs_c(SX_C_UNEXPECTED), vs_c(SX_C_HANGS),
-	       vs_c(SX_C_CRASHES), vs_klog.complaints, vs_log.dropped);
+	vs_info("totals: iterations %llu, chains posted %llu, used %llu, hostile %llu, rewrites %llu",
+		vs_c(SX_C_ITERATIONS), vs_c(SX_C_CHAINS_POSTED),
+		vs_c(SX_C_CHAINS_USED), vs_c(SX_C_HOSTILE_CHAINS),
+		vs_c(SX_C_REWRITES));
+	vs_info("totals: endless re-posts %llu, chains the device took during them %llu",
+		vs_c(SX_C_REPOSTS), vs_c(SX_C_REPOSTED));
+	vs_info("totals: instances %llu, attaches %llu, guests %llu, hosts %llu, kills %llu (guests) %llu (hosts)",
+		vs_c(SX_C_INSTANCES), vs_c(SX_C_ATTACHES), vs_c(SX_C_GUESTS),
+		vs_c(SX_C_HOSTS), vs_c(SX_C_KILLS), vs_c(SX_C_HOST_KILLS));
+	vs_info("totals: DRIVER_OK %llu, handshakes %llu, resets %llu",
+		vs_c(SX_C_DRIVER_OK), vs_c(SX_C_HANDSHAKES), vs_c(SX_C_RESETS));
+	vs_info("totals: control garbage %llu, memory tables %llu, unmaps %llu, mprotects %llu, fd swaps %llu, forks %llu, faults caught %llu",
+		vs_c(SX_C_CTRL_GARBAGE), vs_c(SX_C_MEM_TABLES), vs_c(SX_C_UNMAPS),
+		vs_c(SX_C_MPROTECTS), vs_c(SX_C_FD_SWAPS), vs_c(SX_C_FORKS),
+		vs_c(SX_C_FAULTS));
+	vs_info("totals: host read %llu bytes, wrote %llu bytes, %llu EOFs",
+		vs_c(SX_C_HOST_READ), vs_c(SX_C_HOST_WRITTEN), vs_c(SX_C_EOFS));
+	vs_info("totals: errors %llu (unexpected errnos %llu, hangs %llu, crashes %llu), kernel log complaints %u, log lines dropped %u",
+		vs_c(SX_C_ERRORS), vs_c(SX_C_UNEXPECTED), vs_c(SX_C_HANGS),
+		vs_c(SX_C_CRASHES), vs_klog.complaints, vs_log.dropped);
 	vs_print_results();
 	if (vs.mode & VS_HOSTILE)
 		vs_print_module_stats(nslots);
@@ -945,9 +992,9 @@ static int vs_probe(unsigned int *nr_slots)
 	close(fd);
 	if (err)
 		return err;
-	printf("# module: ABI %u (this program: %u), %u slots, %u queues of %u\n",
-	       info.abi_version, KTSTR_VC_ABI_VERSION, info.nr_slots,
-	       info.num_queues, info.queue_max);
+	vs_info("module: ABI %u (this program: %u), %u slots, %u queues of %u",
+		info.abi_version, KTSTR_VC_ABI_VERSION, info.nr_slots,
+		info.num_queues, info.queue_max);
 	*nr_slots = info.nr_slots;
 	return 0;
 }
@@ -969,7 +1016,7 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	no = vs_options(argc, argv);
-	printf("# seed %llu\n", (unsigned long long)vs.seed);
+	vs_info("seed %llu", (unsigned long long)vs.seed);
 	printf("TAP version 13\n1..%u\n", VS_PLAN);
 	sx = mmap(NULL, sizeof(*sx), PROT_READ | PROT_WRITE,
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -980,6 +1027,7 @@ int main(int argc, char **argv)
 	sx->seed = vs.seed;
 	sx->t0_ns = sx_now_ns();
 	sx->no_mask = no;
+	sx->wild = vs.wild;
 	sx_signals_init();
 	snprintf(vs_alarm_msg, sizeof(vs_alarm_msg),
 		 "not ok %u - vc_stress watchdog: the supervisor itself ran %llu s over its deadline; seed %llu\n",
@@ -990,8 +1038,8 @@ int main(int argc, char **argv)
 
 	err = vs_probe(&nr_slots);
 	if (err) {
-		printf("# %s: %s (is ktstr_vconsole loaded?)\n", VC_CTRL_PATH,
-		       strerror(-err));
+		vs_info("%s: %s (is ktstr_vconsole loaded?)", VC_CTRL_PATH,
+			strerror(-err));
 		vs_fail_all("no module");
 		return 1;
 	}
@@ -1000,9 +1048,9 @@ int main(int argc, char **argv)
 	isecs = vs.mode == VS_INTEGRITY ? vs.secs :
 		vs.mode & VS_INTEGRITY ? (vs.secs / 3 > 5 ? vs.secs / 3 : 5) : 0;
 	hsecs = vs.mode & VS_HOSTILE ? (vs.secs > isecs ? vs.secs - isecs : 5) : 0;
-	printf("# %llu s: integrity %llu s on %u slots, hostile %llu s on %u slots; left out: %#x\n",
-	       (unsigned long long)vs.secs, (unsigned long long)isecs,
-	       nslots < 3 ? nslots : 3, (unsigned long long)hsecs, nslots, no);
+	vs_info("%llu s: integrity %llu s on %u slots, hostile %llu s on %u slots; left out: %#x",
+		(unsigned long long)vs.secs, (unsigned long long)isecs,
+		nslots < 3 ? nslots : 3, (unsigned long long)hsecs, nslots, no);
 
 	if (isecs)
 		vs_integrity(nslots < 3 ? nslots : 3, isecs, &ires);
@@ -1014,20 +1062,20 @@ int main(int argc, char **argv)
 	vs_tick();
 
 	vs_integrity_tap(isecs, &ires, hangs, unexp);
-	printf("# hostile: errors %llu (unexpected errnos %llu, hangs %llu, crashes %llu)\n",
-	       vs_c(SX_C_ERRORS) - t_int, vs_c(SX_C_UNEXPECTED) - unexp,
-	       vs_c(SX_C_HANGS) - hangs, vs_c(SX_C_CRASHES));
+	vs_info("hostile: errors %llu (unexpected errnos %llu, hangs %llu, crashes %llu)",
+		vs_c(SX_C_ERRORS) - t_int, vs_c(SX_C_UNEXPECTED) - unexp,
+		vs_c(SX_C_HANGS) - hangs, vs_c(SX_C_CRASHES));
 	vs_tap(vs_c(SX_C_ERRORS) == t_int, hsecs ? NULL : "hostile mode not run",
 	       "hostile: no hang, crash, unexpected errno or broken invariant");
 	if (vs_klog.complaints)
-		printf("# first kernel complaint at %.2f s: %s\n", vs_klog.first,
-		       vs_klog.first_line);
+		vs_info("first kernel complaint at %.2f s: %s", vs_klog.first,
+			vs_klog.first_line);
 	vs_tap(!vs_klog.complaints, vs_klog.fd < 0 ? "no /dev/kmsg" : NULL,
 	       "kernel log clean during the run");
 	vs_totals(nslots);
-	printf("# seed %llu: replay with SEED=%llu STRESS_SECS=%llu%s\n",
-	       (unsigned long long)vs.seed, (unsigned long long)vs.seed,
-	       (unsigned long long)vs.secs, vs_failed ? " (FAILED)" : "");
+	vs_info("seed %llu: replay with SEED=%llu STRESS_SECS=%llu%s",
+		(unsigned long long)vs.seed, (unsigned long long)vs.seed,
+		(unsigned long long)vs.secs, vs_failed ? " (FAILED)" : "");
 	fflush(stdout);
 	return vs_failed ? 1 : 0;
 }
