@@ -1815,12 +1815,16 @@ static void hg_vmm_step(struct hg_vmm *v)
 			hg_vmm_kicks(v, fd);
 		else
 			hg_vmm_call(v, fd);
-	} else if (pick < 64) {
+	} else if (pick < 66) {
 		if (!sx_allowed(SX_A_DETACH))
 			return;
 		hg_detach(fd);
-		if (sx_chance(v->r, 700))
+		/* Attached again, closed (its memory reused), or left. */
+		pick = sx_below(v->r, 10);
+		if (pick < 5)
 			hg_session();
+		else if (pick < 8 && sx_allowed(SX_A_CLOSE))
+			hg_drop_fd(fd);
 	} else if (pick < 70) {
 		if (sx_allowed(SX_A_CLOSE))
 			hg_vmm_close(v, fd);

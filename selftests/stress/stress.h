@@ -163,6 +163,7 @@ struct sx_shared {
 	__u64 counts[SX_NR_COUNTS];
 	__u64 results[SX_NR_KINDS][SX_ERRNO_MAX];
 	__u64 longest_ns[SX_NR_KINDS];	/* of the calls that must not wait */
+	__u32 longest_hb[SX_NR_KINDS];	/* whose: an index into hb[] */
 	__u8 said[SX_NR_KINDS][SX_ERRNO_MAX];
 	struct sx_hb hb[SX_NR_HB];
 	struct sx_slot_stats stats[SX_MAX_SLOTS];

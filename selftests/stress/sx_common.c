@@ -178,16 +178,19 @@ static bool sx_first(enum sx_kind kind, int idx)
 	return !__atomic_exchange_n(&sx->said[kind][idx], 1, __ATOMIC_RELAXED);
 }
 
-/* The longest a call of this kind that must not wait took. */
+/* The longest a call of this kind that must not wait took, and who. */
 static void sx_longest(enum sx_kind kind, __u64 ns)
 {
 	__u64 old = __atomic_load_n(&sx->longest_ns[kind], __ATOMIC_RELAXED);
 
-	while (ns > old &&
-	       !__atomic_compare_exchange_n(&sx->longest_ns[kind], &old, ns,
-					    true, __ATOMIC_RELAXED,
-					    __ATOMIC_RELAXED))
-		;
+	while (ns > old) {
+		if (__atomic_compare_exchange_n(&sx->longest_ns[kind], &old, ns,
+						true, __ATOMIC_RELAXED,
+						__ATOMIC_RELAXED)) {
+			sx->longest_hb[kind] = sx_self - sx->hb;
+			return;
+		}
+	}
 }
 
 int sx_end(enum sx_kind kind, int err, unsigned int flags)
@@ -371,8 +374,14 @@ void sx_signals_init(void)
  */
 void sx_child_init(int slot, enum sx_role role, const char *name)
 {
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int null;
 
+	/*
+	 * Nothing of the supervisor's: a port reader of another slot kept
+	 * open here would keep that port's reader busy after its close.
+	 */
+	close_range(STDERR_FILENO + 1, ~0u, 0);
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	setpgid(0, 0);
 	setpriority(PRIO_PROCESS, 0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);

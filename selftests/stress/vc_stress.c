@@ -462,8 +462,14 @@ void sx_watch(void)
 		if (!hung)
 			continue;
 		hb->reported = start;
-		if (!vs_task_alive(hb->pid, hb->tid))
-			continue;	/* killed in the call: no report */
+		if (!vs_task_alive(hb->pid, hb->tid)) {
+			/* Killed in the call, and reaped by someone else. */
+			vs_info("note: slot %d %s (pid %d tid %d) was in %s for %.1f s, and is gone",
+				hb->slot, hb->name, hb->pid, hb->tid,
+				sx_kind_name(hb->kind),
+				(double)vs_since(start, now) / SX_NS_PER_SEC);
+			continue;
+		}
 		vs_report_hang(hb, start, now);
 	}
 	now = sx_now_ns();
@@ -886,9 +892,12 @@ static void vs_print_results(void)
 			total += sx->results[k][e];
 		if (!total)
 			continue;
-		n = snprintf(line, sizeof(line), "# calls %s: %llu, longest %.3f s (",
+		n = snprintf(line, sizeof(line),
+			     "# calls %s: %llu, longest %.3f s (slot %d %s) (",
 			     sx_kind_name(k), (unsigned long long)total,
-			     (double)sx->longest_ns[k] / SX_NS_PER_SEC);
+			     (double)sx->longest_ns[k] / SX_NS_PER_SEC,
+			     sx->hb[sx->longest_hb[k]].slot,
+			     sx->hb[sx->longest_hb[k]].name);
 		for (e = 0; e < SX_ERRNO_MAX && n < (int)sizeof(line) - 40; e++)
 			if (sx->results[k][e])
 				n += snprintf(line + n, sizeof(line) - n, "%s%s %llu",
