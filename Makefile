@@ -54,7 +54,7 @@ STRESS_SECS ?= 60
 stress:
 	$(MAKE) -C $(TOP)/selftests/stress
 	VM_TESTS=$(TOP)/build/selftests/stress VM_OUT=$(TOP)/build/stress \
-	VMM_TEST=0 TEST_TIMEOUT=$$(($(STRESS_SECS) + 260)) \
+	VMM_TEST=0 PACKAGE_CHECK=0 TEST_TIMEOUT=$$(($(STRESS_SECS) + 260)) \
 	VM_TIMEOUT=$$(($(STRESS_SECS) + 330)) $(if $(KERNELS),KERNELS="$(KERNELS)") \
 	VM_APPEND="STRESS_SECS=$(STRESS_SECS)$(if $(SEED), SEED=$(SEED))$(if $(STRESS_NO), STRESS_NO=$(STRESS_NO))" \
 	bash $(TOP)/selftests/vm/run.sh

@@ -1735,8 +1735,9 @@ static void hg_vmm_bad_ioctls(struct hg_vmm *v, int fd)
 
 	switch (sx_below(v->r, 6)) {
 	case 0:
+		/* 0x00-0x0f: the module's, now and to come. */
 		cmd = _IOC(sx_below(v->r, 4), KTSTR_VC_IOC_MAGIC,
-			   sx_range(v->r, 0x08, 0x1f), sx_below(v->r, 512));
+			   sx_range(v->r, 0x10, 0x1f), sx_below(v->r, 512));
 		break;
 	case 1:
 		cmd = _IOC(sx_below(v->r, 4), KTSTR_VC_IOC_MAGIC,
@@ -1749,8 +1750,9 @@ static void hg_vmm_bad_ioctls(struct hg_vmm *v, int fd)
 		sx_ioctl(SX_K_ATTACH, fd, KTSTR_VC_ATTACH, &at, SX_F_MUST_FAIL);
 		return;
 	case 4:
+		/* Past the last slot, short of the special values at the top. */
 		at.flags = 0;
-		at.slot = sx_range(v->r, sx->nr_slots, 0xffffffff);
+		at.slot = sx_range(v->r, sx->nr_slots, 0xfffffff0);
 		sx_ioctl(SX_K_ATTACH, fd, KTSTR_VC_ATTACH, &at, SX_F_MUST_FAIL);
 		return;
 	default:
