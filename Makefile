@@ -5,6 +5,8 @@
 # make check      run every test in QEMU on the 6.1 and 6.12 host kernels
 # make demo       boot a guest on the module in QEMU, show console and TLV
 # make bench      the benchmark in QEMU on the 6.12 host kernel (not a test)
+# make stress     the randomized stress test alone in QEMU
+#                 [STRESS_SECS=N SEED=S KERNELS=... STRESS_NO=action,...]
 #
 # make install          the tools, the uapi header, the udev rule, the man
 #                       pages and the examples, under PREFIX (/usr/local),
@@ -38,7 +40,7 @@ DKMS_SRCDIR ?= /usr/src/ktstr-vconsole-$(VERSION)
 INSTALL ?= install
 
 .PHONY: all module userspace guest selftests setup check bench demo \
-	checkpatch clean
+	stress checkpatch clean
 .PHONY: kdir-check install uninstall modules_install dkms-source
 
 all: module userspace
@@ -77,6 +79,7 @@ guest:
 selftests:
 	$(MAKE) -C $(TOP)/selftests/vconsole
 	$(MAKE) -C $(TOP)/selftests/tlv
+	$(MAKE) -C $(TOP)/selftests/stress
 
 setup:
 	bash $(TOP)/selftests/vm/setup.sh
@@ -91,6 +94,18 @@ demo: userspace guest
 bench: selftests userspace guest
 	$(MAKE) -C $(TOP)/selftests/bench
 	bash $(TOP)/selftests/bench/run-bench.sh
+
+# The stress test alone, for long runs (selftests/stress/README.md).  It
+# ends by its deadline + 240 s at worst (its own alarm); the VM gets a
+# minute more to boot and load.
+STRESS_SECS ?= 60
+stress:
+	$(MAKE) -C $(TOP)/selftests/stress
+	VM_TESTS=$(TOP)/build/selftests/stress VM_OUT=$(TOP)/build/stress \
+	VMM_TEST=0 PACKAGE_CHECK=0 TEST_TIMEOUT=$$(($(STRESS_SECS) + 260)) \
+	VM_TIMEOUT=$$(($(STRESS_SECS) + 330)) $(if $(KERNELS),KERNELS="$(KERNELS)") \
+	VM_APPEND="STRESS_SECS=$(STRESS_SECS)$(if $(SEED), SEED=$(SEED))$(if $(STRESS_NO), STRESS_NO=$(STRESS_NO))" \
+	bash $(TOP)/selftests/vm/run.sh
 
 checkpatch:
 	perl $(TOP)/build/linux-src/scripts/checkpatch.pl --strict --no-tree \

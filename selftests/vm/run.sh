@@ -13,11 +13,12 @@
 #	KERNELS="6.1 6.12"	kernel series to test, each the newest
 #				/usr/src/linux-headers-<series>.*-amd64
 #	VM_TIMEOUT=900		seconds a VM may run before it counts as hung
-#	TEST_TIMEOUT=300	seconds one test binary may run in the VM
+#	TEST_TIMEOUT=330	seconds one test binary may run in the VM
 #	VMM_L1_TIMEOUT=600	seconds the VM test's first-level VM may run;
 #				one that times out silently runs once more
 #	VM_SRC=<repo>		tree with Kbuild, vconsole/ and uapi/
-#	VM_TESTS="<repo>/build/selftests/vconsole <repo>/build/selftests/tlv"
+#	VM_TESTS="<repo>/build/selftests/vconsole <repo>/build/selftests/tlv
+#		  <repo>/build/selftests/stress"
 #				directories of test binaries
 #	VMM_TEST=1		also run the VM test (0: the kselftests only)
 #	VM_OUT=<repo>/build	where the per-kernel directories go (the
@@ -43,9 +44,10 @@ source "$HERE/l1-lib.sh"
 BUILD=$TOP/build
 KERNELS=${KERNELS:-6.1 6.12}
 VM_TIMEOUT=${VM_TIMEOUT:-900}
-TEST_TIMEOUT=${TEST_TIMEOUT:-300}
+# The stress test runs 60 s and may take 260 s more to end (its README).
+TEST_TIMEOUT=${TEST_TIMEOUT:-330}
 VM_SRC=${VM_SRC:-$TOP}
-VM_TESTS=${VM_TESTS:-$BUILD/selftests/vconsole $BUILD/selftests/tlv}
+VM_TESTS=${VM_TESTS:-$BUILD/selftests/vconsole $BUILD/selftests/tlv $BUILD/selftests/stress}
 VM_OUT=${VM_OUT:-$BUILD}
 VMM_TEST=${VMM_TEST:-1}
 VMM_L1_TIMEOUT=${VMM_L1_TIMEOUT:-600}

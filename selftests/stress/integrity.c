@@ -1,0 +1,1398 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Integrity mode: well-formed chains of random sizes and descriptor
+ * splits carry a seeded pattern through both ports, and the host side
+ * must get exactly what the device took.
+ *
+ * A round on a slot: the supervisor opens both port readers while the
+ * slot is idle, so they read the next session (port.c), and forks a guest
+ * that attaches, speaks the control handshake and streams both TX queues,
+ * now and then resetting the device mid-stream and going on from where
+ * the device stopped.  The round ends by SIGKILL (from the supervisor),
+ * close, DETACH or a plain exit.  Guest RAM and the guest's log of posted
+ * chains are shared with the supervisor, so once the guest is gone the
+ * supervisor reads the used ring itself: the chains the device returned
+ * say how many bytes must arrive.  Port 1 must deliver exactly those, in
+ * order, whatever the reader's pauses; port 0 the same less what its
+ * drop counter says gave way, each gap located from the pattern, which
+ * names its own stream offsets.  Then read() must return 0.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/virtio_console.h>
+#include <linux/virtio_ring.h>
+
+#include "stress.h"
+
+/* Guest RAM of one slot: rings, control buffers, then data. */
+#define IG_GPA			0x40000000ull
+#define IG_RAM			(20u << 20)
+#define IG_AREA			0x4000u		/* desc, avail, used */
+#define IG_AVAIL		0x1000u
+#define IG_USED			0x2000u
+#define IG_RINGS_END		0x200000u
+#define IG_CTRL_NUM		16u
+#define IG_CTRL_RXBUF		0x20000u
+#define IG_CTRL_RXLEN		64u
+#define IG_CTRL_TXBUF		0x21000u
+#define IG_SEG_MAX		(32u * 1024)	/* the device's per-descriptor cap */
+#define IG_SEGS_MAX		8u
+#define IG_NUM_MAX		256u
+#define IG_LOG			1024u
+#define IG_READ_MAX		65536u
+
+#define IG_STALL_NS		(10 * SX_NS_PER_SEC)
+#define IG_WAIT_NS		(5 * SX_NS_PER_SEC)
+#define IG_EOF_NS		(20 * SX_NS_PER_SEC)
+#define IG_NO_SESSION_NS	(2 * SX_NS_PER_SEC)
+
+/* A TX queue's two ring sets, one per epoch, then the other queues'. */
+static __u32 ig_txring(unsigned int port, unsigned int set)
+{
+	return 0x100000u + (2 * port + set) * IG_AREA;
+}
+
+static __u32 ig_qring(unsigned int q)
+{
+	return q * IG_AREA;
+}
+
+/* Descriptor d of a port's TX ring owns IG_SEG_MAX bytes of data. */
+static __u32 ig_data(unsigned int port, unsigned int d)
+{
+	return IG_RINGS_END + (port * IG_NUM_MAX + d) * IG_SEG_MAX;
+}
+
+static unsigned int ig_txq(unsigned int port)
+{
+	return port ? KTSTR_VC_Q_PORT1_TX : KTSTR_VC_Q_PORT0_TX;
+}
+
+/* One chain as posted: where in the stream its bytes start, how many. */
+struct ig_chain {
+	__u64 off;
+	__u64 len;
+};
+
+/*
+ * A ring epoch runs from a (re)start of the queue to the next reset, in
+ * ring set cur of its port.  The guest logs each chain before it counts
+ * it posted, and counts it before the avail index moves: whatever instant
+ * SIGKILL picks, the used ring the supervisor reads is covered.
+ */
+struct ig_epoch {
+	__u64 base;			/* stream offset of the first chain */
+	__u64 posted;
+	__u64 consumed;			/* used entries the guest has seen */
+	__u32 num;
+	__u32 pad;
+	struct ig_chain log[IG_LOG];
+};
+
+/* A reset flips cur to the other, zeroed ring set in one store. */
+struct ig_port {
+	__u32 cur;
+	__u32 pad;
+	struct ig_epoch ep[2];
+};
+
+struct ig_ctl {
+	__u32 attached;
+	__u32 streaming;
+	__u64 key[KTSTR_VC_NUM_PORTS];
+	struct ig_port port[KTSTR_VC_NUM_PORTS];
+};
+
+enum ig_ending {
+	IG_END_KILL,
+	IG_END_CLOSE,
+	IG_END_DETACH,
+	IG_END_EXIT,
+};
+
+static const char * const ig_ending_names[] = {
+	[IG_END_KILL] = "SIGKILL",
+	[IG_END_CLOSE] = "close",
+	[IG_END_DETACH] = "DETACH",
+	[IG_END_EXIT] = "exit",
+};
+
+/* What the supervisor decides for a round, before the fork. */
+struct ig_plan {
+	unsigned int slot;
+	unsigned int round;
+	enum ig_ending ending;
+	__u64 start_ns;
+	__u64 end_ns;			/* the guest's own end */
+	__u64 kill_ns;			/* the supervisor's SIGKILL */
+	__u64 reset_ns[2];		/* 0: none */
+	__u64 stream;			/* the guest's PRNG stream */
+};
+
+/* The guest's side of one TX queue. */
+struct ig_tx {
+	unsigned int port;
+	unsigned int q;
+	unsigned int num;
+	struct ig_epoch *ep;
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	__u16 avail_idx;
+	__u16 last_used;
+	__u16 next_desc;
+	unsigned int free;
+	__u16 head[IG_NUM_MAX];
+	__u8 nsegs[IG_NUM_MAX];
+	__u64 key;
+	__u64 stream;			/* offset of the next byte to post */
+	__u64 progress_ns;
+	bool stall_said;
+	bool broken;
+};
+
+struct ig_guest {
+	const struct ig_plan *plan;
+	struct ig_ctl *ctl;
+	__u8 *ram;
+	int fd;
+	int call_fd;
+	int kick_fd[KTSTR_VC_NUM_QUEUES];
+	struct ig_tx tx[KTSTR_VC_NUM_PORTS];
+	__u16 crx_avail;
+	__u16 crx_used;
+	__u16 ctx_avail;
+	__u16 ctx_next;
+	struct sx_rng rng;
+	bool failed;
+};
+
+#define ig_guest_err(g, ...)				\
+	do {					\
+		(g)->failed = true;		\
+		sx_err(__VA_ARGS__);		\
+	} while (0)
+
+static struct vring_desc *ig_desc(__u8 *ram, __u32 ring)
+{
+	return (struct vring_desc *)(ram + ring);
+}
+
+static struct vring_avail *ig_avail(__u8 *ram, __u32 ring)
+{
+	return (struct vring_avail *)(ram + ring + IG_AVAIL);
+}
+
+static struct vring_used *ig_used(__u8 *ram, __u32 ring)
+{
+	return (struct vring_used *)(ram + ring + IG_USED);
+}
+
+static __u16 ig_used_idx(const struct vring_used *used)
+{
+	return __atomic_load_n(&used->idx, __ATOMIC_ACQUIRE);
+}
+
+static void ig_publish(struct vring_avail *avail, __u16 *idx,
+		       unsigned int num, __u16 head)
+{
+	avail->ring[*idx % num] = head;
+	/* The entry before the index that publishes it. */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	(*idx)++;
+	__atomic_store_n(&avail->idx, *idx, __ATOMIC_RELEASE);
+}
+
+/* Mostly the kick eventfd, as KVM's ioeventfd; sometimes QUEUE_NOTIFY. */
+static void ig_kick(struct ig_guest *g, unsigned int q)
+{
+	__u64 one = 1;
+	ssize_t n;
+
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (sx_chance(&g->rng, 100)) {
+		sx_w32(g->fd, VIRTIO_MMIO_QUEUE_NOTIFY, q);
+		return;
+	}
+	sx_begin(SX_K_KICK, 0);
+	n = write(g->kick_fd[q], &one, sizeof(one));
+	sx_end(SX_K_KICK, n == sizeof(one) ? 0 : errno, 0);
+}
+
+static int ig_setup_queue(struct ig_guest *g, unsigned int q,
+			  unsigned int num, __u32 ring)
+{
+	__u64 desc = IG_GPA + ring;
+	const __u32 regs[][2] = {
+		{ VIRTIO_MMIO_QUEUE_SEL, q },
+		{ VIRTIO_MMIO_QUEUE_NUM, num },
+		{ VIRTIO_MMIO_QUEUE_DESC_LOW, (__u32)desc },
+		{ VIRTIO_MMIO_QUEUE_DESC_HIGH, (__u32)(desc >> 32) },
+		{ VIRTIO_MMIO_QUEUE_AVAIL_LOW, (__u32)(desc + IG_AVAIL) },
+		{ VIRTIO_MMIO_QUEUE_AVAIL_HIGH, (__u32)((desc + IG_AVAIL) >> 32) },
+		{ VIRTIO_MMIO_QUEUE_USED_LOW, (__u32)(desc + IG_USED) },
+		{ VIRTIO_MMIO_QUEUE_USED_HIGH, (__u32)((desc + IG_USED) >> 32) },
+		{ VIRTIO_MMIO_QUEUE_READY, 1 },
+	};
+	unsigned int i;
+	__u32 ready;
+	int err;
+
+	for (i = 0; i < ARRAY_SIZE(regs); i++) {
+		err = sx_w32(g->fd, regs[i][0], regs[i][1]);
+		if (err)
+			return err;
+	}
+	err = sx_r32(g->fd, VIRTIO_MMIO_QUEUE_READY, &ready);
+	return err ? err : ready == 1 ? 0 : -EPROTO;
+}
+
+/* Status writes with the one read back that says the step was taken. */
+static int ig_status(struct ig_guest *g, __u32 status)
+{
+	__u32 now;
+	int err;
+
+	err = sx_w32(g->fd, VIRTIO_MMIO_STATUS, status);
+	if (!err)
+		err = sx_r32(g->fd, VIRTIO_MMIO_STATUS, &now);
+	return err ? err : now == status ? 0 : -EPROTO;
+}
+
+static void ig_ctrl_post(struct ig_guest *g, unsigned int i)
+{
+	struct vring_desc *d = ig_desc(g->ram, ig_qring(KTSTR_VC_Q_CTRL_RX));
+
+	d[i].addr = IG_GPA + IG_CTRL_RXBUF + IG_CTRL_RXLEN * i;
+	d[i].len = IG_CTRL_RXLEN;
+	d[i].flags = VRING_DESC_F_WRITE;
+	d[i].next = 0;
+	ig_publish(ig_avail(g->ram, ig_qring(KTSTR_VC_Q_CTRL_RX)),
+		   &g->crx_avail, IG_CTRL_NUM, i);
+}
+
+static void ig_ctrl_send(struct ig_guest *g, __u32 id, __u16 event,
+			 __u16 value)
+{
+	struct vring_desc *d = ig_desc(g->ram, ig_qring(KTSTR_VC_Q_CTRL_TX));
+	struct virtio_console_control msg = {
+		.id = htole32(id),
+		.event = htole16(event),
+		.value = htole16(value),
+	};
+	unsigned int i = g->ctx_next++ % IG_CTRL_NUM;
+	__u32 off = IG_CTRL_TXBUF + 16 * i;
+
+	memcpy(g->ram + off, &msg, sizeof(msg));
+	d[i].addr = IG_GPA + off;
+	d[i].len = sizeof(msg);
+	d[i].flags = 0;
+	d[i].next = 0;
+	ig_publish(ig_avail(g->ram, ig_qring(KTSTR_VC_Q_CTRL_TX)),
+		   &g->ctx_avail, IG_CTRL_NUM, i);
+	ig_kick(g, KTSTR_VC_Q_CTRL_TX);
+}
+
+/* The next control message from the device, its buffer posted again. */
+static int ig_ctrl_recv(struct ig_guest *g, struct virtio_console_control *m,
+			char *name, size_t name_len)
+{
+	struct vring_used *u = ig_used(g->ram, ig_qring(KTSTR_VC_Q_CTRL_RX));
+	__u64 end = sx_now_ns() + IG_WAIT_NS;
+	struct vring_used_elem e;
+	const __u8 *buf;
+	size_t n;
+
+	while (ig_used_idx(u) == g->crx_used) {
+		if (sx_now_ns() > end)
+			return -ETIMEDOUT;
+		sx_sleep_us(200);
+	}
+	e = u->ring[g->crx_used++ % IG_CTRL_NUM];
+	if (e.id >= IG_CTRL_NUM || e.len < sizeof(*m) || e.len > IG_CTRL_RXLEN)
+		return -EPROTO;
+	buf = g->ram + IG_CTRL_RXBUF + IG_CTRL_RXLEN * e.id;
+	memcpy(m, buf, sizeof(*m));
+	n = e.len - sizeof(*m);
+	if (n >= name_len)
+		n = name_len - 1;
+	memcpy(name, buf + sizeof(*m), n);
+	name[n] = '\0';
+	ig_ctrl_post(g, e.id);
+	ig_kick(g, KTSTR_VC_Q_CTRL_RX);
+	return 0;
+}
+
+static const struct {
+	__u16 event;
+	__u32 id;
+	const char *name;
+} ig_ctrl_want[] = {
+	{ VIRTIO_CONSOLE_PORT_ADD, 0, NULL },
+	{ VIRTIO_CONSOLE_PORT_ADD, 1, NULL },
+	{ VIRTIO_CONSOLE_CONSOLE_PORT, 0, NULL },
+	{ VIRTIO_CONSOLE_PORT_NAME, 0, KTSTR_VC_PORT0_NAME },
+	{ VIRTIO_CONSOLE_PORT_OPEN, 0, NULL },
+	{ VIRTIO_CONSOLE_PORT_NAME, 1, KTSTR_VC_PORT1_NAME },
+	{ VIRTIO_CONSOLE_PORT_OPEN, 1, NULL },
+};
+
+/* Which expected message is m (one not yet seen), or -1. */
+static int ig_ctrl_match(const struct virtio_console_control *m,
+			 const char *name, unsigned int seen)
+{
+	unsigned int j;
+
+	for (j = 0; j < ARRAY_SIZE(ig_ctrl_want); j++) {
+		if (seen & (1u << j) || le16toh(m->event) != ig_ctrl_want[j].event ||
+		    le32toh(m->id) != ig_ctrl_want[j].id || le16toh(m->value) != 1)
+			continue;
+		if (ig_ctrl_want[j].name && strcmp(name, ig_ctrl_want[j].name))
+			continue;
+		return j;
+	}
+	return -1;
+}
+
+/* The Linux driver's handshake: both ports added, named and open. */
+static int ig_handshake(struct ig_guest *g)
+{
+	struct vring_used *tx_used =
+		ig_used(g->ram, ig_qring(KTSTR_VC_Q_CTRL_TX));
+	struct virtio_console_control m;
+	unsigned int i, seen = 0;
+	char name[IG_CTRL_RXLEN];
+	bool want_add, is_add;
+	__u64 end;
+	int j;
+
+	for (i = 0; i < IG_CTRL_NUM; i++)
+		ig_ctrl_post(g, i);
+	ig_kick(g, KTSTR_VC_Q_CTRL_RX);
+	ig_ctrl_send(g, 0xffffffff, VIRTIO_CONSOLE_DEVICE_READY, 1);
+	for (i = 0; i < ARRAY_SIZE(ig_ctrl_want); i++) {
+		if (i == 2) {
+			ig_ctrl_send(g, 0, VIRTIO_CONSOLE_PORT_READY, 1);
+			ig_ctrl_send(g, 1, VIRTIO_CONSOLE_PORT_READY, 1);
+		}
+		if (ig_ctrl_recv(g, &m, name, sizeof(name))) {
+			ig_guest_err(g, "control message %u of %zu never came", i + 1,
+				     ARRAY_SIZE(ig_ctrl_want));
+			return -EPROTO;
+		}
+		j = ig_ctrl_match(&m, name, seen);
+		/* The two PORT_ADDs first, then the five for the ports. */
+		want_add = i < 2;
+		is_add = j < 2;
+		if (j < 0 || want_add != is_add) {
+			ig_guest_err(g, "control message %u: id %u event %u value %u name '%s' not expected",
+				     i + 1, le32toh(m.id), le16toh(m.event),
+				     le16toh(m.value), name);
+			return -EPROTO;
+		}
+		seen |= 1u << j;
+	}
+	ig_ctrl_send(g, 1, VIRTIO_CONSOLE_PORT_OPEN, 1);
+	end = sx_now_ns() + IG_WAIT_NS;
+	while (ig_used_idx(tx_used) != g->ctx_avail) {
+		if (sx_now_ns() > end) {
+			ig_guest_err(g, "the device took %u of %u control messages",
+				     ig_used_idx(tx_used), g->ctx_avail);
+			return -EPROTO;
+		}
+		sx_sleep_us(200);
+	}
+	sx_count(SX_C_HANDSHAKES, 1);
+	return 0;
+}
+
+/* Point queue t at its port's current epoch, from an empty ring. */
+static void ig_tx_start(struct ig_guest *g, struct ig_tx *t, unsigned int port)
+{
+	struct ig_port *sp = &g->ctl->port[port];
+	unsigned int cur = sp->cur;
+	__u32 ring = ig_txring(port, cur);
+
+	t->port = port;
+	t->q = ig_txq(port);
+	t->ep = &sp->ep[cur];
+	t->num = t->ep->num;
+	t->desc = ig_desc(g->ram, ring);
+	t->avail = ig_avail(g->ram, ring);
+	t->used = ig_used(g->ram, ring);
+	t->avail_idx = 0;
+	t->last_used = 0;
+	t->next_desc = 0;
+	t->free = t->num;
+	t->key = g->ctl->key[port];
+	t->stream = t->ep->base;
+	t->progress_ns = sx_now_ns();
+	t->stall_said = false;
+	t->broken = false;
+}
+
+/* Reset, features, the six queues, DRIVER_OK and the handshake. */
+static int ig_device_start(struct ig_guest *g)
+{
+	unsigned int q, port;
+	int err;
+
+	err = sx_w32(g->fd, VIRTIO_MMIO_STATUS, 0);
+	if (!err)
+		err = ig_status(g, VC_S_ACK);
+	if (!err)
+		err = ig_status(g, VC_S_DRV);
+	if (!err)
+		err = sx_w32(g->fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	if (!err)
+		err = sx_w32(g->fd, VIRTIO_MMIO_DRIVER_FEATURES,
+			     (__u32)VC_DEVICE_FEATURES);
+	if (!err)
+		err = sx_w32(g->fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	if (!err)
+		err = sx_w32(g->fd, VIRTIO_MMIO_DRIVER_FEATURES,
+			     (__u32)(VC_DEVICE_FEATURES >> 32));
+	if (!err)
+		err = ig_status(g, VC_S_FEAT);
+	for (q = 0; !err && q < KTSTR_VC_NUM_QUEUES; q++) {
+		if (q == KTSTR_VC_Q_PORT0_TX || q == KTSTR_VC_Q_PORT1_TX) {
+			port = q == KTSTR_VC_Q_PORT1_TX;
+			err = ig_setup_queue(g, q, g->tx[port].num,
+					     ig_txring(port, g->ctl->port[port].cur));
+			continue;
+		}
+		memset(g->ram + ig_qring(q), 0, IG_AREA);
+		err = ig_setup_queue(g, q, IG_CTRL_NUM, ig_qring(q));
+	}
+	if (!err)
+		err = ig_status(g, VC_S_OK);
+	if (err) {
+		ig_guest_err(g, "device start: %s", err == -EPROTO ?
+			     "a step did not stick" : sx_errno_name(err));
+		return -EPROTO;
+	}
+	sx_count(SX_C_DRIVER_OK, 1);
+	g->crx_avail = 0;
+	g->crx_used = 0;
+	g->ctx_avail = 0;
+	g->ctx_next = 0;
+	return ig_handshake(g);
+}
+
+/* Cut len bytes into n descriptors of at most IG_SEG_MAX each. */
+static void ig_split(struct sx_rng *r, __u64 len, unsigned int n, __u32 *seg)
+{
+	__u64 left = len, rest, lo, hi;
+	unsigned int i;
+
+	for (i = 0; i + 1 < n; i++) {
+		rest = (__u64)(n - 1 - i) * IG_SEG_MAX;
+		lo = left > rest ? left - rest : 0;
+		hi = left < IG_SEG_MAX ? left : IG_SEG_MAX;
+		seg[i] = sx_range(r, lo, hi);
+		left -= seg[i];
+	}
+	seg[n - 1] = left;
+}
+
+/* Mostly small, sometimes up to what max descriptors hold, a few empty. */
+static __u64 ig_chain_len(struct sx_rng *r, unsigned int max)
+{
+	unsigned int pick = sx_below(r, 100);
+
+	if (pick < 3)
+		return 0;
+	if (pick < 40)
+		return sx_range(r, 1, 512);
+	if (pick < 85 || max == 1)
+		return sx_range(r, 513, IG_SEG_MAX / 2);
+	return sx_range(r, IG_SEG_MAX / 2 + 1, (__u64)max * IG_SEG_MAX);
+}
+
+/* Fill, describe, log and publish one chain; false if there is no room. */
+static bool ig_post(struct ig_guest *g, struct ig_tx *t)
+{
+	unsigned int max = t->free < IG_SEGS_MAX ? t->free : IG_SEGS_MAX;
+	__u16 head = t->next_desc, pos;
+	__u32 seg[IG_SEGS_MAX];
+	__u64 len, at, posted;
+	unsigned int n, i;
+
+	if (!max || t->broken || (__u16)(t->avail_idx - t->last_used) >= t->num)
+		return false;
+	len = ig_chain_len(&g->rng, max);
+	n = sx_range(&g->rng, len ? (len + IG_SEG_MAX - 1) / IG_SEG_MAX : 1,
+		     max);
+	ig_split(&g->rng, len, n, seg);
+	at = t->stream;
+	for (i = 0; i < n; i++) {
+		__u16 d = t->next_desc;
+		__u32 off = ig_data(t->port, d) +
+			    sx_below(&g->rng, IG_SEG_MAX - seg[i] + 1);
+
+		sx_pat_fill(g->ram + off, seg[i], t->key, at);
+		at += seg[i];
+		/* An empty descriptor's address is never looked at. */
+		t->desc[d].addr = seg[i] || sx_chance(&g->rng, 500) ?
+				  IG_GPA + off : 0;
+		t->desc[d].len = seg[i];
+		t->desc[d].flags = i + 1 < n ? VRING_DESC_F_NEXT : 0;
+		t->desc[d].next = (d + 1) % t->num;
+		t->next_desc = (d + 1) % t->num;
+	}
+	t->free -= n;
+	pos = t->avail_idx % t->num;
+	t->head[pos] = head;
+	t->nsegs[pos] = n;
+	posted = t->ep->posted;
+	t->ep->log[posted % IG_LOG] = (struct ig_chain){ t->stream, len };
+	__atomic_store_n(&t->ep->posted, posted + 1, __ATOMIC_RELEASE);
+	t->stream += len;
+	ig_publish(t->avail, &t->avail_idx, t->num, head);
+	sx_count(SX_C_CHAINS_POSTED, 1);
+	return true;
+}
+
+/* Take back what the device returned: in order, ids as posted, len 0. */
+static void ig_reap(struct ig_guest *g, struct ig_tx *t)
+{
+	__u16 used = ig_used_idx(t->used);
+	struct vring_used_elem e;
+	__u16 pos;
+
+	if (t->broken)
+		return;
+	if ((__u16)(used - t->last_used) > (__u16)(t->avail_idx - t->last_used)) {
+		ig_guest_err(g, "port %u TX: used index %u is past the %u chains posted",
+			     t->port, used, t->avail_idx);
+		t->broken = true;
+		return;
+	}
+	while (t->last_used != used) {
+		pos = t->last_used % t->num;
+		e = t->used->ring[pos];
+		if (e.id != t->head[pos] || e.len) {
+			ig_guest_err(g, "port %u TX used entry %u: id %u len %u, posted head %u",
+				     t->port, t->last_used, e.id, e.len, t->head[pos]);
+			t->broken = true;
+			return;
+		}
+		t->free += t->nsegs[pos];
+		t->last_used++;
+		__atomic_store_n(&t->ep->consumed, t->ep->consumed + 1,
+				 __ATOMIC_RELEASE);
+		t->progress_ns = sx_now_ns();
+		sx_count(SX_C_CHAINS_USED, 1);
+	}
+}
+
+/* A kick unless the device said it would look by itself (NO_NOTIFY). */
+static void ig_notify(struct ig_guest *g, struct ig_tx *t)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!(__atomic_load_n(&t->used->flags, __ATOMIC_RELAXED) &
+	      VRING_USED_F_NO_NOTIFY))
+		ig_kick(g, t->q);
+}
+
+/*
+ * Chains the device leaves in the ring for 10 s although the reader reads
+ * (its pauses are shorter): a lost wake-up.  Kick once, and say so.
+ */
+static void ig_stall_check(struct ig_guest *g, struct ig_tx *t)
+{
+	if (t->broken || t->stall_said || t->avail_idx == t->last_used ||
+	    sx_now_ns() - t->progress_ns < IG_STALL_NS)
+		return;
+	t->stall_said = true;
+	ig_guest_err(g, "port %u TX: %u chains waiting, none used for 10 s (used flags %#x)",
+		     t->port, (__u16)(t->avail_idx - t->last_used), t->used->flags);
+	ig_kick(g, t->q);
+}
+
+/* The stream offset up to which the epoch's chains were used. */
+static __u64 ig_epoch_end(const struct ig_epoch *ep, __u64 n)
+{
+	const struct ig_chain *c;
+
+	if (!n)
+		return ep->base;
+	c = &ep->log[(n - 1) % IG_LOG];
+	return c->off + c->len;
+}
+
+/*
+ * A reset mid-stream: the device drains what it can and forgets the
+ * rest; the stream goes on from the end of the last chain it used, in
+ * the other ring set, after a full start and handshake.
+ */
+static int ig_reset(struct ig_guest *g)
+{
+	static const __u32 nums[] = { 16, 32, 64, 128, 256 };
+	struct ig_port *sp;
+	struct ig_epoch *ne;
+	unsigned int port, next;
+	__u64 end;
+	int err;
+
+	err = sx_w32(g->fd, VIRTIO_MMIO_STATUS, 0);
+	if (err) {
+		ig_guest_err(g, "reset: %s", sx_errno_name(err));
+		return -EPROTO;
+	}
+	sx_count(SX_C_RESETS, 1);
+	for (port = 0; port < KTSTR_VC_NUM_PORTS; port++) {
+		struct ig_tx *t = &g->tx[port];
+
+		ig_reap(g, t);
+		sp = &g->ctl->port[port];
+		end = ig_epoch_end(t->ep, t->ep->consumed);
+		next = !sp->cur;
+		memset(g->ram + ig_txring(port, next), 0, IG_AREA);
+		ne = &sp->ep[next];
+		ne->base = end;
+		ne->posted = 0;
+		ne->consumed = 0;
+		ne->num = nums[sx_below(&g->rng, ARRAY_SIZE(nums))];
+		__atomic_store_n(&sp->cur, next, __ATOMIC_RELEASE);
+		ig_tx_start(g, t, port);
+	}
+	return ig_device_start(g);
+}
+
+static bool ig_over(const struct ig_guest *g)
+{
+	return sx_now_ns() >= g->plan->end_ns || sx_stopping();
+}
+
+static void ig_stream(struct ig_guest *g)
+{
+	struct pollfd pfd = { .fd = g->call_fd, .events = POLLIN };
+	unsigned int resets = 0, port, k;
+	__u64 calls;
+
+	while (!ig_over(g)) {
+		sx_count(SX_C_ITERATIONS, 1);
+		if (resets < 2 && g->plan->reset_ns[resets] &&
+		    sx_now_ns() >= g->plan->reset_ns[resets]) {
+			resets++;
+			if (ig_reset(g))
+				return;
+			continue;
+		}
+		for (port = 0; port < KTSTR_VC_NUM_PORTS; port++) {
+			struct ig_tx *t = &g->tx[port];
+
+			ig_reap(g, t);
+			for (k = 0; k < 16 && ig_post(g, t); k++)
+				;
+			if (k)
+				ig_notify(g, t);
+			ig_stall_check(g, t);
+		}
+		if (poll(&pfd, 1, 2) > 0 &&
+		    read(g->call_fd, &calls, sizeof(calls)) < 0)
+			sx_info("call eventfd: %s", sx_errno_name(errno));
+	}
+}
+
+static int ig_attach(struct ig_guest *g)
+{
+	struct ktstr_vc_attach arg = { .slot = g->plan->slot };
+	__u64 end = sx_now_ns() + IG_WAIT_NS;
+	int err;
+
+	/* The last round's instance may still be letting go of the slot. */
+	do {
+		err = sx_ioctl(SX_K_ATTACH, g->fd, KTSTR_VC_ATTACH, &arg, 0);
+		if (err != EBUSY)
+			break;
+		sx_sleep_us(10000);
+	} while (sx_now_ns() < end);
+	if (!err) {
+		sx_count(SX_C_ATTACHES, 1);
+		__atomic_store_n(&g->ctl->attached, 1, __ATOMIC_RELEASE);
+	}
+	return err;
+}
+
+/* The instance, guest RAM, call and kick eventfds. */
+static int ig_session(struct ig_guest *g)
+{
+	struct {
+		struct ktstr_vc_mem_table hdr;
+		struct ktstr_vc_mem_region region;
+	} table = {
+		.hdr.nregions = 1,
+		.region.guest_phys_addr = IG_GPA,
+		.region.size = IG_RAM,
+		.region.userspace_addr = (__u64)(uintptr_t)g->ram,
+	};
+	struct ktstr_vc_call call = { 0 };
+	struct ktstr_vc_kick kick;
+	unsigned int q;
+	int err;
+
+	g->fd = sx_ctrl_open();
+	if (g->fd < 0)
+		return -g->fd;
+	err = ig_attach(g);
+	if (!err)
+		err = sx_ioctl(SX_K_MEM_TABLE, g->fd, KTSTR_VC_SET_MEM_TABLE,
+			       &table, 0);
+	g->call_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	call.fd = g->call_fd;
+	if (!err)
+		err = sx_ioctl(SX_K_CALL_FD, g->fd, KTSTR_VC_SET_CALL_FD, &call,
+			       0);
+	for (q = 0; !err && q < KTSTR_VC_NUM_QUEUES; q++) {
+		g->kick_fd[q] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		kick.queue = q;
+		kick.fd = g->kick_fd[q];
+		err = sx_ioctl(SX_K_KICK_FD, g->fd, KTSTR_VC_SET_KICK_FD, &kick,
+			       0);
+	}
+	return err;
+}
+
+static int ig_guest_main(const struct ig_plan *plan, struct ig_ctl *ctl,
+			 __u8 *ram)
+{
+	static struct ig_guest g;
+	unsigned int port;
+	int err;
+
+	g.plan = plan;
+	g.ctl = ctl;
+	g.ram = ram;
+	sx_rng_init(&g.rng, plan->stream);
+	err = ig_session(&g);
+	if (err) {
+		sx_err("integrity guest setup: %s", sx_errno_name(err));
+		return 2;
+	}
+	for (port = 0; port < KTSTR_VC_NUM_PORTS; port++)
+		ig_tx_start(&g, &g.tx[port], port);
+	if (ig_device_start(&g))
+		return 3;
+	__atomic_store_n(&ctl->streaming, 1, __ATOMIC_RELEASE);
+	ig_stream(&g);
+
+	switch (plan->ending) {
+	case IG_END_CLOSE:
+		sx_ctrl_close(g.fd);
+		break;
+	case IG_END_DETACH:
+		err = sx_ioctl(SX_K_DETACH, g.fd, KTSTR_VC_DETACH, NULL, 0);
+		if (err)
+			ig_guest_err(&g, "DETACH: %s", sx_errno_name(err));
+		break;
+	default:
+		break;
+	}
+	return g.failed ? 4 : 0;
+}
+
+/* The supervisor's side: one round runner per slot, two readers each. */
+struct ig_slot;
+
+struct ig_reader {
+	struct ig_slot *s;
+	unsigned int port;
+	int fd;
+	pthread_t th;
+	__u64 key;
+	__u64 pos;			/* stream offset of the next byte */
+	__u64 got;			/* bytes read */
+	__u64 gaps;			/* port 0: bytes found missing */
+	__u64 drop0;			/* GET_DROPPED when the round began */
+	__u64 stalls;
+	__u32 stop;
+	__u32 eof;
+	bool bad;
+	char why[160];
+	struct sx_rng rng;
+	__u8 *buf;
+};
+
+struct ig_slot {
+	unsigned int slot;
+	pthread_t th;
+	struct ig_ctl *ctl;
+	__u8 *ram;
+	struct sx_rng rng;
+	unsigned int round;
+	struct ig_reader rd[KTSTR_VC_NUM_PORTS];
+};
+
+static struct {
+	pthread_mutex_t lock;
+	unsigned int nslots;
+	__u64 deadline;			/* atomic: cut short by setting 0 */
+	__u32 running;			/* atomic: round runners alive */
+	__u32 cut;			/* atomic: kill the guests now */
+	struct sx_integrity_result res;
+	struct ig_slot slot[SX_MAX_SLOTS];
+} ig = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static __u64 ig_deadline(void)
+{
+	return __atomic_load_n(&ig.deadline, __ATOMIC_ACQUIRE);
+}
+
+__printf(3, 4)
+static void ig_round_err(struct ig_slot *s, enum sx_itest test,
+			 const char *fmt, ...)
+{
+	char msg[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&ig.lock);
+	if (!ig.res.fail[test]++)
+		snprintf(ig.res.first[test], sizeof(ig.res.first[test]),
+			 "slot %u round %u: %s", s->slot, s->round, msg);
+	pthread_mutex_unlock(&ig.lock);
+	sx_err("integrity slot %u round %u: %s", s->slot, s->round, msg);
+}
+
+static int ig_dropped(int fd, __u64 *dropped)
+{
+	return sx_ioctl(SX_K_PORT_IOCTL, fd, KTSTR_VC_PORT_GET_DROPPED,
+			dropped, 0);
+}
+
+/* A reader pauses now and then: port 1's guest must wait, port 0's not. */
+static void ig_reader_pause(struct ig_reader *r)
+{
+	__u64 ms, end;
+
+	if (!sx_chance(&r->rng, r->port ? 40 : 30))
+		return;
+	ms = r->port ? sx_range(&r->rng, 50, 1500) : sx_range(&r->rng, 200, 2500);
+	r->stalls++;
+	end = sx_now_ns() + ms * SX_NS_PER_MS;
+	while (sx_now_ns() < end && !__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE))
+		sx_sleep_us(20000);
+}
+
+/*
+ * Port 0 gave way: these n bytes start later than r->pos, by no more than
+ * the drops not yet accounted for.  Only whole reads follow a gap (the
+ * device drops only into a full buffer, under the lock read() takes).
+ */
+static void ig_reader_gap(struct ig_reader *r, size_t n, size_t bad)
+{
+	__u64 dropped, at, hi;
+
+	if (ig_dropped(r->fd, &dropped)) {
+		snprintf(r->why, sizeof(r->why), "port 0 GET_DROPPED failed");
+		r->bad = true;
+		return;
+	}
+	hi = r->pos + (dropped - r->drop0 - r->gaps);
+	if (!sx_pat_locate(r->buf, n, r->key, r->pos + 1, hi, &at)) {
+		snprintf(r->why, sizeof(r->why),
+			 "port 0: a read of %zu bytes at %llu (off from byte %zu) is no later part of the stream within the %llu bytes dropped",
+			 n, (unsigned long long)r->pos, bad,
+			 (unsigned long long)(hi - r->pos));
+		r->bad = true;
+		return;
+	}
+	r->gaps += at - r->pos;
+	r->pos = at + n;
+}
+
+static void ig_reader_check(struct ig_reader *r, size_t n)
+{
+	size_t bad;
+	__u8 want;
+
+	r->got += n;
+	if (r->bad)
+		return;
+	bad = sx_pat_check(r->buf, n, r->key, r->pos);
+	if (bad == n) {
+		r->pos += n;
+		return;
+	}
+	if (r->port == 0) {
+		ig_reader_gap(r, n, bad);
+		return;
+	}
+	sx_pat_fill(&want, 1, r->key, r->pos + bad);
+	snprintf(r->why, sizeof(r->why),
+		 "port 1 byte %llu is %#x, %#x expected (a read of %zu at %llu)",
+		 (unsigned long long)(r->pos + bad), r->buf[bad], want, n,
+		 (unsigned long long)r->pos);
+	r->bad = true;
+}
+
+static void *ig_reader_main(void *arg)
+{
+	struct ig_reader *r = arg;
+	struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
+	ssize_t n;
+	int err;
+
+	sx_hb_claim(r->s->slot, r->port ? SX_R_IREAD1 : SX_R_IREAD0,
+		    r->port ? "ireader1" : "ireader0");
+	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+		ig_reader_pause(r);
+		sx_begin(SX_K_PORT_POLL, SX_F_WAIT);
+		sx_end(SX_K_PORT_POLL, poll(&pfd, 1, 100) < 0 ? errno : 0,
+		       SX_F_WAIT);
+		sx_begin(SX_K_PORT_READ, 0);
+		n = read(r->fd, r->buf, sx_range(&r->rng, 64, IG_READ_MAX));
+		err = sx_end(SX_K_PORT_READ, n < 0 ? errno : 0, 0);
+		if (!n) {
+			__atomic_store_n(&r->eof, 1, __ATOMIC_RELEASE);
+			break;
+		}
+		if (err == EAGAIN || err == EINTR)
+			continue;
+		if (err) {
+			snprintf(r->why, sizeof(r->why), "port %u read: %s",
+				 r->port, sx_errno_name(err));
+			r->bad = true;
+			break;
+		}
+		ig_reader_check(r, n);
+	}
+	return NULL;
+}
+
+/*
+ * A reader for the next session: one opened on an idle slot with an
+ * empty buffer (earlier tests may have left bytes: read them to their
+ * EOF and open again).  The fd, or -errno.
+ */
+static int ig_reader_open(struct ig_slot *s, unsigned int port, __u8 *buf)
+{
+	__u64 end = sx_now_ns() + IG_WAIT_NS;
+	size_t stale;
+	ssize_t n;
+	int fd;
+
+	while (sx_now_ns() < end) {
+		fd = sx_port_open(s->slot, port, O_RDONLY | O_NONBLOCK);
+		if (fd == -EBUSY) {
+			sx_sleep_us(10000);
+			continue;
+		}
+		if (fd < 0)
+			return fd;
+		stale = 0;
+		while ((n = read(fd, buf, IG_READ_MAX)) > 0 && sx_now_ns() < end)
+			stale += n;
+		if (n < 0 && errno == EAGAIN && !stale)
+			return fd;
+		close(fd);
+		sx_sleep_us(1000);
+	}
+	return -ETIMEDOUT;
+}
+
+static void ig_plan_round(struct ig_slot *s, struct ig_plan *p, __u64 left)
+{
+	static const __u32 nums[] = { 16, 32, 64, 128, 256 };
+	__u64 len = sx_range(&s->rng, 1000, 5000) * SX_NS_PER_MS;
+	unsigned int pick = sx_below(&s->rng, 100), i, port;
+
+	if (len > left)
+		len = left;
+	memset(p, 0, sizeof(*p));
+	p->slot = s->slot;
+	p->round = s->round;
+	p->stream = SX_STREAM(2, s->slot, s->round, 0);
+	p->ending = pick < 45 ? IG_END_KILL : pick < 70 ? IG_END_CLOSE :
+		    pick < 85 ? IG_END_DETACH : IG_END_EXIT;
+	if (p->ending == IG_END_KILL && !sx_allowed(SX_A_KILL))
+		p->ending = IG_END_CLOSE;
+	p->start_ns = sx_now_ns();
+	p->end_ns = p->start_ns + len;
+	if (p->ending == IG_END_KILL) {
+		p->kill_ns = p->start_ns + sx_range(&s->rng, 300 * SX_NS_PER_MS,
+						    len);
+		/* Not killed: it ends by itself, and the round fails. */
+		p->end_ns = p->kill_ns + IG_EOF_NS;
+	}
+	for (i = 0; i < 2; i++)
+		if (sx_chance(&s->rng, 300))
+			p->reset_ns[i] = p->start_ns +
+				sx_range(&s->rng, 200 * SX_NS_PER_MS, len);
+	if (p->reset_ns[0] > p->reset_ns[1] && p->reset_ns[1]) {
+		__u64 t = p->reset_ns[0];
+
+		p->reset_ns[0] = p->reset_ns[1];
+		p->reset_ns[1] = t;
+	}
+	if (!p->reset_ns[0]) {
+		p->reset_ns[0] = p->reset_ns[1];
+		p->reset_ns[1] = 0;
+	}
+	/* A fresh epoch 0 in zeroed rings, the keys of this round. */
+	memset(s->ctl, 0, sizeof(*s->ctl));
+	memset(s->ram, 0, IG_RINGS_END);
+	for (port = 0; port < KTSTR_VC_NUM_PORTS; port++) {
+		s->ctl->key[port] = sx_mix(sx->seed ^
+					   SX_STREAM(3, s->slot, s->round, port));
+		s->ctl->port[port].ep[0].num =
+			nums[sx_below(&s->rng, ARRAY_SIZE(nums))];
+	}
+}
+
+static pid_t ig_fork_guest(struct ig_slot *s, const struct ig_plan *p)
+{
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (!pid) {
+		sx_child_init(s->slot, SX_R_IGUEST, "iguest");
+		_exit(ig_guest_main(p, s->ctl, s->ram));
+	}
+	if (pid > 0) {
+		setpgid(pid, pid);
+		sx_children_add(pid);
+		sx_count(SX_C_GUESTS, 1);
+	}
+	return pid;
+}
+
+/* Kill when the plan says (or the phase is cut short); reap. */
+static int ig_wait_guest(struct ig_slot *s, const struct ig_plan *p,
+			 pid_t pid, bool *killed)
+{
+	__u64 killed_ns = 0, now;
+	int status;
+
+	*killed = false;
+	for (;;) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+		now = sx_now_ns();
+		if (!*killed && ((p->kill_ns && now >= p->kill_ns) ||
+				 __atomic_load_n(&ig.cut, __ATOMIC_ACQUIRE) ||
+				 now >= p->end_ns + IG_EOF_NS)) {
+			if (now >= p->end_ns + IG_EOF_NS)
+				ig_round_err(s, SX_I_LIVE,
+					     "the guest was still running %llu s after its end",
+					     IG_EOF_NS / SX_NS_PER_SEC);
+			sx_kill_child(pid);
+			sx_count(SX_C_KILLS, 1);
+			*killed = true;
+			killed_ns = now;
+		}
+		if (*killed && now - killed_ns > SX_EXIT_NS) {
+			ig_round_err(s, SX_I_LIVE,
+				     "the guest (pid %d) was not gone %llu s after SIGKILL",
+				     pid, SX_EXIT_NS / SX_NS_PER_SEC);
+			sx_dump_stacks(pid, 0);
+			return -1;
+		}
+		sx_sleep_us(5000);
+	}
+	sx_children_del(pid);
+	if (*killed && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+		return 0;
+	if (!*killed && WIFEXITED(status) && !WEXITSTATUS(status))
+		return 0;
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
+		*killed = true;		/* by the hang watchdog */
+		return 0;
+	}
+	ig_round_err(s, SX_I_LIVE, "the guest ended with %s %d",
+		     WIFSIGNALED(status) ? "signal" : "exit status",
+		     WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	return 0;
+}
+
+/* Until both readers saw EOF, or the deadline: true if both did. */
+static bool ig_wait_eof(struct ig_slot *s, __u64 ns)
+{
+	__u64 end = sx_now_ns() + ns;
+	unsigned int port;
+	bool all;
+
+	do {
+		all = true;
+		for (port = 0; port < KTSTR_VC_NUM_PORTS; port++)
+			all &= __atomic_load_n(&s->rd[port].eof, __ATOMIC_ACQUIRE) ||
+			       s->rd[port].bad;
+		if (all)
+			return true;
+		sx_sleep_us(5000);
+	} while (sx_now_ns() < end);
+	return false;
+}
+
+/* What the device took from a port's TX queue, from its used ring. */
+static int ig_expected(struct ig_slot *s, unsigned int port, __u64 *end,
+		       __u64 *left)
+{
+	struct ig_port *sp = &s->ctl->port[port];
+	unsigned int cur = __atomic_load_n(&sp->cur, __ATOMIC_ACQUIRE) & 1;
+	struct ig_epoch *ep = &sp->ep[cur];
+	__u16 idx = ig_used_idx(ig_used(s->ram, ig_txring(port, cur)));
+	__u64 posted = ep->posted, n;
+
+	n = ep->consumed + (__u16)(idx - (__u16)ep->consumed);
+	if (n > posted || (n && posted - (n - 1) > IG_LOG)) {
+		ig_round_err(s, port ? SX_I_PORT1 : SX_I_PORT0,
+			     "port %u: the used ring says %llu chains, %llu were posted",
+			     port, (unsigned long long)n,
+			     (unsigned long long)posted);
+		return -1;
+	}
+	*end = ig_epoch_end(ep, n);
+	*left = posted - n;
+	return 0;
+}
+
+static void ig_check_port1(struct ig_slot *s, enum sx_itest total_test,
+			   __u64 want)
+{
+	struct ig_reader *r = &s->rd[1];
+	__u64 dropped;
+
+	if (r->bad)
+		ig_round_err(s, SX_I_PORT1, "%s", r->why);
+	if (!ig_dropped(r->fd, &dropped) && dropped != r->drop0)
+		ig_round_err(s, SX_I_PORT1, "port 1 dropped %llu bytes",
+			     (unsigned long long)(dropped - r->drop0));
+	if (!r->bad && r->got != want)
+		ig_round_err(s, total_test, "port 1: read %llu bytes, the device had taken %llu",
+			     (unsigned long long)r->got, (unsigned long long)want);
+}
+
+static void ig_check_port0(struct ig_slot *s, enum sx_itest total_test,
+			   __u64 want)
+{
+	struct ig_reader *r = &s->rd[0];
+	__u64 dropped = r->drop0;
+
+	if (r->bad) {
+		ig_round_err(s, SX_I_PORT0, "%s", r->why);
+		return;
+	}
+	ig_dropped(r->fd, &dropped);
+	if (r->gaps != dropped - r->drop0)
+		ig_round_err(s, SX_I_PORT0,
+			     "port 0: %llu bytes missing from the stream, the drop counter says %llu",
+			     (unsigned long long)r->gaps,
+			     (unsigned long long)(dropped - r->drop0));
+	if (r->pos != want)
+		ig_round_err(s, total_test,
+			     "port 0: the stream read ends at %llu, the device had taken %llu",
+			     (unsigned long long)r->pos, (unsigned long long)want);
+}
+
+/* After the round's end: every consumed byte arrived, then EOF. */
+static void ig_verify(struct ig_slot *s, const struct ig_plan *p,
+		      bool killed, bool eof)
+{
+	enum sx_itest total = killed ? SX_I_KILL : SX_I_END;
+	__u64 want[KTSTR_VC_NUM_PORTS] = { 0 }, left[KTSTR_VC_NUM_PORTS] = { 0 };
+	unsigned int port;
+	bool ok = true;
+
+	for (port = 0; port < KTSTR_VC_NUM_PORTS; port++)
+		if (ig_expected(s, port, &want[port], &left[port]))
+			ok = false;
+	if (!eof)
+		ig_round_err(s, total, "no EOF on both ports %llu s after the guest was gone",
+			     IG_EOF_NS / SX_NS_PER_SEC);
+	if (ok) {
+		ig_check_port1(s, total, want[1]);
+		ig_check_port0(s, total, want[0]);
+	}
+	pthread_mutex_lock(&ig.lock);
+	ig.res.rounds++;
+	if (killed)
+		ig.res.kill_rounds++;
+	else
+		ig.res.end_rounds++;
+	ig.res.port1_bytes += s->rd[1].got;
+	ig.res.port0_bytes += s->rd[0].got;
+	ig.res.port0_gaps += s->rd[0].gaps;
+	ig.res.unconsumed += left[0] + left[1];
+	ig.res.stalls += s->rd[0].stalls + s->rd[1].stalls;
+	pthread_mutex_unlock(&ig.lock);
+	sx_info("integrity slot %u round %u: %s after %.2f s; port 1 %llu bytes, port 0 %llu read + %llu dropped; %llu chains left unconsumed",
+		s->slot, s->round, killed ? "SIGKILL" : ig_ending_names[p->ending],
+		(double)(sx_now_ns() - p->start_ns) / SX_NS_PER_SEC,
+		(unsigned long long)s->rd[1].got,
+		(unsigned long long)s->rd[0].got,
+		(unsigned long long)s->rd[0].gaps,
+		(unsigned long long)(left[0] + left[1]));
+}
+
+static int ig_readers_start(struct ig_slot *s)
+{
+	unsigned int port;
+	int fd;
+
+	for (port = 0; port < KTSTR_VC_NUM_PORTS; port++) {
+		struct ig_reader *r = &s->rd[port];
+		__u8 *buf = r->buf;
+
+		memset(r, 0, sizeof(*r));
+		r->buf = buf;
+		r->s = s;
+		r->port = port;
+		r->key = s->ctl->key[port];
+		sx_rng_init(&r->rng, SX_STREAM(2, s->slot, s->round, 1 + port));
+		fd = ig_reader_open(s, port, buf);
+		if (fd < 0) {
+			ig_round_err(s, SX_I_LIVE, "open port %u reader: %s", port,
+				     sx_errno_name(-fd));
+			return -1;
+		}
+		r->fd = fd;
+		if (ig_dropped(fd, &r->drop0))
+			ig_round_err(s, SX_I_LIVE, "GET_DROPPED on port %u failed", port);
+	}
+	for (port = 0; port < KTSTR_VC_NUM_PORTS; port++)
+		pthread_create(&s->rd[port].th, NULL, ig_reader_main, &s->rd[port]);
+	return 0;
+}
+
+static void ig_readers_stop(struct ig_slot *s)
+{
+	unsigned int port;
+
+	for (port = 0; port < KTSTR_VC_NUM_PORTS; port++)
+		__atomic_store_n(&s->rd[port].stop, 1, __ATOMIC_RELEASE);
+	for (port = 0; port < KTSTR_VC_NUM_PORTS; port++)
+		pthread_join(s->rd[port].th, NULL);
+}
+
+static void ig_readers_close(struct ig_slot *s)
+{
+	unsigned int port;
+
+	for (port = 0; port < KTSTR_VC_NUM_PORTS; port++)
+		close(s->rd[port].fd);
+}
+
+/* One round; -1 if the slot cannot go on (a guest that will not die). */
+static int ig_round(struct ig_slot *s, __u64 left)
+{
+	struct ig_plan plan;
+	bool killed, eof;
+	pid_t pid;
+
+	ig_plan_round(s, &plan, left);
+	/* Keys are set: the readers check the new round's pattern. */
+	if (ig_readers_start(s))
+		return -1;
+	pid = ig_fork_guest(s, &plan);
+	if (pid < 0) {
+		ig_round_err(s, SX_I_LIVE, "fork: %s", sx_errno_name(errno));
+		ig_readers_stop(s);
+		ig_readers_close(s);
+		return -1;
+	}
+	if (ig_wait_guest(s, &plan, pid, &killed)) {
+		ig_readers_stop(s);
+		return -1;
+	}
+	if (!__atomic_load_n(&s->ctl->attached, __ATOMIC_ACQUIRE)) {
+		/* Gone before ATTACH, or just after: EOF only if after. */
+		eof = ig_wait_eof(s, IG_NO_SESSION_NS);
+		ig_readers_stop(s);
+		if (!eof) {
+			pthread_mutex_lock(&ig.lock);
+			ig.res.no_session++;
+			pthread_mutex_unlock(&ig.lock);
+			ig_readers_close(s);
+			return 0;
+		}
+	} else {
+		eof = ig_wait_eof(s, IG_EOF_NS);
+		ig_readers_stop(s);
+	}
+	ig_verify(s, &plan, killed, eof);
+	ig_readers_close(s);
+	return 0;
+}
+
+static void *ig_slot_main(void *arg)
+{
+	struct ig_slot *s = arg;
+	__u64 now;
+
+	sx_hb_claim(s->slot, SX_R_IROUND, "iround");
+	for (;;) {
+		now = sx_now_ns();
+		if (now + 500 * SX_NS_PER_MS >= ig_deadline())
+			break;
+		s->round++;
+		if (ig_round(s, ig_deadline() - now))
+			break;
+	}
+	__atomic_fetch_sub(&ig.running, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+void sx_integrity_start(unsigned int nslots, __u64 secs)
+{
+	unsigned int i, port;
+
+	ig.nslots = nslots;
+	ig.deadline = sx_now_ns() + secs * SX_NS_PER_SEC;
+	for (i = 0; i < nslots; i++) {
+		struct ig_slot *s = &ig.slot[i];
+
+		s->slot = i;
+		sx_rng_init(&s->rng, SX_STREAM(2, i, 0, 0xffff));
+		s->ctl = mmap(NULL, sizeof(*s->ctl), PROT_READ | PROT_WRITE,
+			      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		s->ram = mmap(NULL, IG_RAM, PROT_READ | PROT_WRITE,
+			      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		for (port = 0; port < KTSTR_VC_NUM_PORTS; port++)
+			s->rd[port].buf = malloc(IG_READ_MAX);
+		if (s->ctl == MAP_FAILED || s->ram == MAP_FAILED ||
+		    !s->rd[0].buf || !s->rd[1].buf) {
+			ig_round_err(s, SX_I_LIVE, "no memory for slot %u", i);
+			continue;
+		}
+		__atomic_fetch_add(&ig.running, 1, __ATOMIC_RELEASE);
+		pthread_create(&s->th, NULL, ig_slot_main, s);
+	}
+}
+
+bool sx_integrity_running(void)
+{
+	return __atomic_load_n(&ig.running, __ATOMIC_ACQUIRE);
+}
+
+void sx_integrity_cut_short(void)
+{
+	__atomic_store_n(&ig.cut, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&ig.deadline, sx_now_ns(), __ATOMIC_RELEASE);
+}
+
+void sx_integrity_finish(struct sx_integrity_result *res)
+{
+	unsigned int i;
+
+	for (i = 0; i < ig.nslots; i++)
+		if (ig.slot[i].th)
+			pthread_join(ig.slot[i].th, NULL);
+	*res = ig.res;
+}
