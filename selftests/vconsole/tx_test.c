@@ -159,25 +159,33 @@ TEST_F(tx, port1_tx_refused_without_multiport)
 
 /*
  * An eventfd kick does not pass QUEUE_NOTIFY's checks: the device's own
- * gates must hold.  Before DRIVER_OK the chain waits, and goes with the
- * first kick after it.
+ * gates must hold.  Start with features (DRIVER_OK if driver_ok), kick a
+ * port-1 chain of payload by eventfd: nothing may arrive.
  */
+static void eventfd_kick_held(struct __test_metadata *_metadata,
+			      struct vc_guest *g, int port1,
+			      const char *payload, size_t len,
+			      __u64 features, bool driver_ok)
+{
+	ASSERT_EQ(0, vc_guest_start(g, VC_ALL_QUEUES, VC_NUM, features,
+				    driver_ok));
+	ASSERT_EQ(0, vc_guest_use_kick_fds(g, VC_ALL_QUEUES));
+	vc_vq_add_buf(g, KTSTR_VC_Q_PORT1_TX, vc_guest_put(g, payload, len),
+		      len, false);
+	vc_kick(g, KTSTR_VC_Q_PORT1_TX);
+	vc_settle();
+	ASSERT_EQ(0, vc_port_pending(port1));
+	ASSERT_EQ(0, vc_used_idx(g, KTSTR_VC_Q_PORT1_TX));
+}
+
+/* Before DRIVER_OK the chain waits, and goes with the first kick after. */
 TEST_F(tx, port1_tx_kicked_by_eventfd_before_driver_ok_waits_for_it)
 {
 	static const char payload[] = "kicked too early";
 	char got[sizeof(payload)];
 
-	ASSERT_EQ(0, vc_guest_start(&self->g, VC_ALL_QUEUES, VC_NUM,
-				    VC_DEVICE_FEATURES, false));
-	ASSERT_EQ(0, vc_guest_use_kick_fds(&self->g, VC_ALL_QUEUES));
-	vc_vq_add_buf(&self->g, KTSTR_VC_Q_PORT1_TX,
-		      vc_guest_put(&self->g, payload, sizeof(payload)),
-		      sizeof(payload), false);
-	vc_kick(&self->g, KTSTR_VC_Q_PORT1_TX);
-	vc_settle();
-	ASSERT_EQ(0, vc_port_pending(self->port1));
-	ASSERT_EQ(0, vc_used_idx(&self->g, KTSTR_VC_Q_PORT1_TX));
-
+	eventfd_kick_held(_metadata, &self->g, self->port1, payload,
+			  sizeof(payload), VC_DEVICE_FEATURES, false);
 	ASSERT_EQ(0, vc_walk_status(self->g.fd, VC_S_OK));
 	vc_kick(&self->g, KTSTR_VC_Q_PORT1_TX);
 	ASSERT_EQ(sizeof(payload), vc_port_read_all(self->port1, got,
@@ -189,16 +197,8 @@ TEST_F(tx, port1_tx_kicked_by_eventfd_without_multiport_refused)
 {
 	static const char payload[] = "no multiport, no port 1";
 
-	ASSERT_EQ(0, vc_guest_start(&self->g, VC_ALL_QUEUES, VC_NUM,
-				    VC_F_VERSION_1, true));
-	ASSERT_EQ(0, vc_guest_use_kick_fds(&self->g, VC_ALL_QUEUES));
-	vc_vq_add_buf(&self->g, KTSTR_VC_Q_PORT1_TX,
-		      vc_guest_put(&self->g, payload, sizeof(payload)),
-		      sizeof(payload), false);
-	vc_kick(&self->g, KTSTR_VC_Q_PORT1_TX);
-	vc_settle();
-	ASSERT_EQ(0, vc_port_pending(self->port1));
-	ASSERT_EQ(0, vc_used_idx(&self->g, KTSTR_VC_Q_PORT1_TX));
+	eventfd_kick_held(_metadata, &self->g, self->port1, payload,
+			  sizeof(payload), VC_F_VERSION_1, true);
 }
 
 TEST_F(tx, port0_tx_without_multiport_still_works)
