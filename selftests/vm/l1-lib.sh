@@ -5,6 +5,8 @@
 # one of Debian's kernels: selftests/vm/run.sh, userspace-vmm/guest/run-l1.sh
 # and selftests/bench/real-guest.sh.
 
+L1_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
 # kernel_unpack VER DIR: linux-image-VER unpacked into DIR once.  The .deb
 # has no modules.dep: depmod writes it last, so it marks a complete
 # unpack.  A tree that lost its modules since (copies of build/ that
@@ -77,7 +79,9 @@ kmod_add()
 	done
 }
 
-# l1_root ROOT INIT: a fresh busybox root in ROOT with INIT as /init.
+# l1_root ROOT INIT: a fresh busybox root in ROOT with INIT as /init, and
+# the kernel log patterns and end-of-run checks it sources as
+# /init-lib.sh.
 l1_root()
 {
 	local a
@@ -90,6 +94,7 @@ l1_root()
 	done
 	cp "$2" "$1/init"
 	chmod 755 "$1/init"
+	cp "$L1_LIB_DIR/init-lib.sh" "$1/init-lib.sh"
 }
 
 # l1_pack ROOT FILE: ROOT as a gzip'd newc cpio archive.

@@ -6,13 +6,16 @@
 # loads ktstr_vconsole, then boots the L2 in each case of $CASES and
 # checks what comes out: the console on stdout, the TLV frames on the
 # slot's port 1, the SNRP reply, the 0xd3 wake byte, the exit status and
-# the kernel log.  Result lines are "vmm-test: ok - NAME" or "vmm-test:
-# not ok - NAME", comments "vmm-test: # ..."; the last line is
-# "vmm-test: end".
+# the kernel log; at the end unloads ktstr_vconsole and checks that slab
+# memory (and, on the debug kernel, kmemleak) says nothing leaked
+# (selftests/vm/init-lib.sh, here as /init-lib.sh).  Result lines are
+# "vmm-test: ok - NAME" or "vmm-test: not ok - NAME", comments "vmm-test:
+# # ..."; the last line is "vmm-test: end".
 #
 # Kernel command line parameters that reach us as environment variables:
 # l2_cpus (default 2), l2_timeout (seconds per L2 run, default 300),
-# flood_mib (default 8), cases (default: all of them, see main).
+# flood_mib (default 8), cases (default: all of them, see main), and
+# init-lib.sh's.
 
 PATH=/bin
 export PATH
@@ -21,7 +24,8 @@ L2_TIMEOUT=${l2_timeout:-300}
 FLOOD_MIB=${flood_mib:-8}
 CASES=${cases:-nodev check reboot triple flood flood4 slot1 maxcpus two sigterm}
 BASE_CMDLINE="console=ttyS0 quiet panic=-1"
-KLOG_BAD='Oops|BUG:|kernel BUG|WARNING:|Call Trace|general protection|UBSAN:|KASAN:'
+# shellcheck source-path=SCRIPTDIR source=../../selftests/vm/init-lib.sh
+. /init-lib.sh
 
 say()
 {
@@ -291,7 +295,9 @@ case_sigterm()
 
 main()
 {
+	# None when kvm is built in (the debug kernel).
 	for m in /l1/modules/kvm/*.ko; do
+		[ -e "$m" ] || continue
 		insmod "$m" 2>&1 | sed 's/^/vmm-test: # insmod: /'
 	done
 	check "kvm_amd loaded" [ -d /sys/module/kvm_amd ]
@@ -302,6 +308,9 @@ main()
 	case " $CASES " in
 	*" nodev "*) case_nodev ;;
 	esac
+	# After an L2 guest has run: kvm's caches have grown already.
+	kmemleak_start
+	slab_mark
 	for m in /l1/modules/vconsole/*.ko; do
 		insmod "$m" 2>&1 | sed 's/^/vmm-test: # insmod: /'
 	done
@@ -311,10 +320,12 @@ main()
 		sleep 0.1
 		i=$((i + 1))
 	done
-	dmesg -c > /dev/null
+	klog load
 	for c in $CASES; do
 		[ "$c" = nodev ] || "case_$c"
 	done
+	end_checks
+	klog "end"
 	say "end"
 }
 

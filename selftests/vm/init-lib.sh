@@ -1,0 +1,135 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=sh
+#
+# init-lib.sh: sourced by the /init (busybox sh) of the first-level VMs
+# that check the module, selftests/vm/init.sh and
+# userspace-vmm/guest/l1-init.sh (l1_root puts it at /init-lib.sh): what
+# a kernel log must not contain, and the checks that end a run (rmmod,
+# slab memory, kmemleak).  The caller defines check NAME CMD... (one TAP
+# line from CMD's status) and say LINE (one line of its output).
+#
+# Kernel command line parameters that reach /init as environment
+# variables: kmemleak_scan=1 (the debug kernel: scan for leaks at the end,
+# a missing kmemleak is a failed check), slab_bound_kb (see slab_check).
+
+# What a kernel log must not contain: an oops, a warning, and every report
+# of the debug kernel's checkers (KASAN, UBSAN, lockdep and RCU-lockdep,
+# might_sleep, the soft lockup, RCU stall and hung task detectors,
+# DEBUG_LIST, DEBUG_OBJECTS, kmemleak).  Most of those also print BUG: or
+# WARNING:, not all (hung tasks, RCU stalls, kmemleak): each is named.
+KLOG_BAD='Oops|BUG:|kernel BUG|WARNING:|Call Trace|general protection|UBSAN:|KASAN:'
+KLOG_BAD="$KLOG_BAD|possible circular locking dependency|possible recursive locking"
+KLOG_BAD="$KLOG_BAD|inconsistent lock state|suspicious RCU usage"
+KLOG_BAD="$KLOG_BAD|sleeping function called from invalid context|soft lockup"
+KLOG_BAD="$KLOG_BAD|rcu: INFO:|self-detected stall|rcu_(sched|preempt) detected stalls"
+KLOG_BAD="$KLOG_BAD|blocked for more than|list_(add|del) corruption|ODEBUG:"
+# kmemleak: a verbose report, and the messages saying it stopped
+# tracking.  Its "N new suspected memory leaks" after a scan is not here:
+# kmemleak_start's scan of what boot left would fail the first scan, and
+# kmemleak_check reads the report itself.
+KLOG_BAD="$KLOG_BAD|unreferenced object 0x"
+KLOG_BAD="$KLOG_BAD|kmemleak: (Cannot allocate|Memory pool empty|Kernel memory leak detector disabled)"
+
+KMEMLEAK=/sys/kernel/debug/kmemleak
+KMEMLEAK_SCAN=${kmemleak_scan:-0}
+# Unreclaimable slab memory may grow by this much over the whole run,
+# between before the insmod of ktstr_vconsole (with kvm loaded and, in
+# l1-init.sh, after a first L2 guest) and after its rmmod.  Measured on
+# Debian's 6.1 and 6.12 and the debug kernel: see slab_check.
+SLAB_BOUND_KB=${slab_bound_kb:-4096}
+
+# slab_kb: SUnreclaim of /proc/meminfo in kB, once the kernel gave back
+# what it can: freed objects wait for RCU grace periods, empty slabs sit
+# on per-CPU partial lists until a cache is shrunk.
+slab_kb()
+{
+	sync
+	echo 3 > /proc/sys/vm/drop_caches
+	sleep 1
+	for f in /sys/kernel/slab/*/shrink; do
+		[ -e "$f" ] && echo 1 > "$f" 2> /dev/null
+	done
+	awk '$1 == "SUnreclaim:" { print $2 }' /proc/meminfo
+}
+
+# slab_mark: the baseline, before the insmod of ktstr_vconsole.
+slab_mark()
+{
+	slab_before=$(slab_kb)
+}
+
+# rmmod_vconsole: the module goes, and nothing of it stays behind (a
+# reference a session leaked would keep it; busybox rmmod does not wait).
+rmmod_vconsole()
+{
+	rmmod ktstr_vconsole && [ ! -d /sys/module/ktstr_vconsole ]
+}
+
+# slab_check: after rmmod, unreclaimable slab memory back within
+# SLAB_BOUND_KB of slab_mark's.  Both figures are printed.
+slab_check()
+{
+	slab_after=$(slab_kb)
+	say "# slab: SUnreclaim ${slab_before:-?} kB before insmod, $slab_after kB after rmmod, bound +$SLAB_BOUND_KB kB"
+	check "slab memory back after rmmod (+$((slab_after - ${slab_before:-0})) kB)" \
+		[ "$slab_after" -le $((${slab_before:-0} + SLAB_BOUND_KB)) ]
+}
+
+# kmemleak_scan_now: one scan (the write returns when it is done).
+kmemleak_scan_now()
+{
+	echo scan > "$KMEMLEAK"
+}
+
+# kmemleak_start: with kmemleak_scan=1, before ktstr_vconsole is loaded:
+# what boot left unreferenced is reported here as comments and then
+# cleared (kmemleak's "clear"), so that the check at the end only counts
+# what leaked while the module was in.
+kmemleak_start()
+{
+	[ "$KMEMLEAK_SCAN" = 1 ] || return 0
+	grep -q ' /sys/kernel/debug ' /proc/mounts ||
+		mount -t debugfs debugfs /sys/kernel/debug
+	[ -e "$KMEMLEAK" ] || return 0
+	kmemleak_scan_now
+	cat "$KMEMLEAK" > /tmp/kmemleak.boot
+	say "# kmemleak: $(grep -c '^unreferenced object' /tmp/kmemleak.boot) unreferenced objects at boot, cleared"
+	sed 's/^/# kmemleak at boot: /' /tmp/kmemleak.boot | head -n 100 | while read -r l; do
+		say "$l"
+	done
+	echo clear > "$KMEMLEAK"
+}
+
+# kmemleak_check: with kmemleak_scan=1, at the end of the run: two scans
+# (a pointer in flight during one, kmemleak's documentation says, can make
+# a false positive; an object younger than 5 s is never reported), then
+# any unreferenced object is a failed check and is printed.
+kmemleak_check()
+{
+	[ "$KMEMLEAK_SCAN" = 1 ] || return 0
+	if [ ! -e "$KMEMLEAK" ]; then
+		check "kmemleak: $KMEMLEAK" false
+		return
+	fi
+	t0=$(date +%s)
+	kmemleak_scan_now
+	sleep 5
+	kmemleak_scan_now
+	cat "$KMEMLEAK" > /tmp/kmemleak
+	n=$(grep -c '^unreferenced object' /tmp/kmemleak)
+	say "# kmemleak: two scans in $(($(date +%s) - t0)) s"
+	sed 's/^/# kmemleak: /' /tmp/kmemleak | head -n 400 | while read -r l; do
+		say "$l"
+	done
+	check "kmemleak: no unreferenced objects ($n)" [ "$n" = 0 ]
+}
+
+# end_checks: the end of a run, once the last test is over: rmmod, slab
+# memory, leaks.  Kernel log complaints of these steps are the caller's
+# scan's.
+end_checks()
+{
+	check "rmmod ktstr_vconsole" rmmod_vconsole
+	slab_check
+	kmemleak_check
+}
