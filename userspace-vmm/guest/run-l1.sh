@@ -22,8 +22,11 @@
 # CASES (default all, see l1-init.sh), NODEV_CMDLINE (added to the
 # command line of the boot without the device, e.g. initcall_debug),
 # L1_EXTRA (static programs the L1 runs first, their output as comments),
-# L2_KERNEL (default build/guest/bzImage).  Exit status 0 iff every check
-# passed.
+# L2_KERNEL (default build/guest/bzImage), L1_APPEND (more L1 kernel
+# command line, e.g. selftests/vm/init-lib.sh's kmemleak_scan=1 and
+# slab_bound_kb=N).  L1_VER and L1_KDIR may name a kernel built here
+# with kvm built in (selftests/vm/build-debug-kernel.sh's root/): see
+# kmod_add.  Exit status 0 iff every check passed.
 
 set -euo pipefail
 
@@ -76,7 +79,7 @@ main()
 	bash "$HERE/build-initramfs.sh" "$OUT/initramfs-l2.cpio.gz"
 	make_initramfs
 	append="console=ttyS0 panic=-1 l2_cpus=${L2_CPUS:-2} flood_mib=${FLOOD_MIB:-8}"
-	append+="${CASES:+ cases=\"$CASES\"}"
+	append+="${CASES:+ cases=\"$CASES\"}${L1_APPEND:+ $L1_APPEND}"
 	{
 		st=0
 		l1_qemu "$L1_TIMEOUT" 1 "$kdir/boot/vmlinuz-$ver" \
