@@ -2,7 +2,9 @@
 #
 # make            the module (against KDIR) and the userspace programs
 # make setup      install what the tests need (Debian 12, as root)
-# make check      run every test in QEMU on the 6.1 and 6.12 host kernels
+# make check      run every test in QEMU on the 6.1, 6.12 and debug host
+#                 kernels (KERNELS="6.1 6.12 debug" picks among them)
+# make debug-kernel  the debug host kernel (KASAN, lockdep, kmemleak...)
 # make demo       boot a guest on the module in QEMU, show console and TLV
 # make bench      the benchmark in QEMU on the 6.12 host kernel (not a test)
 
@@ -13,8 +15,12 @@ TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 	$(lastword $(sort $(wildcard /usr/src/linux-headers-*-amd64))))
 
-.PHONY: all module userspace guest selftests setup check bench demo \
-	checkpatch clean
+# The host kernels `make check` tests (selftests/vm/run.sh's KERNELS); debug
+# is built first.  Not exported: make bench has its own default.
+KERNELS ?= 6.1 6.12 debug
+
+.PHONY: all module userspace guest debug-kernel selftests setup check bench \
+	demo checkpatch clean
 
 all: module userspace
 
@@ -28,6 +34,10 @@ userspace:
 guest:
 	bash $(TOP)/userspace-vmm/guest/build-kernel.sh $(TOP)/build/guest
 
+# The debug host kernel of make check, from linux-source-6.12 (cached).
+debug-kernel:
+	bash $(TOP)/selftests/vm/build-debug-kernel.sh $(TOP)/build/debug-kernel
+
 selftests:
 	$(MAKE) -C $(TOP)/selftests/vconsole
 	$(MAKE) -C $(TOP)/selftests/tlv
@@ -35,8 +45,8 @@ selftests:
 setup:
 	bash $(TOP)/selftests/vm/setup.sh
 
-check: selftests userspace guest
-	bash $(TOP)/selftests/vm/run.sh
+check: selftests userspace guest $(if $(filter debug,$(KERNELS)),debug-kernel)
+	KERNELS="$(KERNELS)" bash $(TOP)/selftests/vm/run.sh
 
 # The main job: boot a guest on the module, show its console and its TLV.
 demo: userspace guest
