@@ -81,6 +81,18 @@ kmemleak_scan_now()
 	echo scan > "$KMEMLEAK"
 }
 
+# kmemleak_scan2: two scans, 5 s apart.  kmemleak never reports an object
+# at the first scan that sees it (its checksum changed since the last
+# one, so it may be in use) nor one younger than 5 s; and a pointer in
+# flight during one scan can make a false positive (kmemleak's
+# documentation says scan twice).
+kmemleak_scan2()
+{
+	kmemleak_scan_now
+	sleep 5
+	kmemleak_scan_now
+}
+
 # kmemleak_start: with kmemleak_scan=1, before ktstr_vconsole is loaded:
 # what boot left unreferenced is reported here as comments and then
 # cleared (kmemleak's "clear"), so that the check at the end only counts
@@ -91,19 +103,38 @@ kmemleak_start()
 	grep -q ' /sys/kernel/debug ' /proc/mounts ||
 		mount -t debugfs debugfs /sys/kernel/debug
 	[ -e "$KMEMLEAK" ] || return 0
-	kmemleak_scan_now
+	kmemleak_scan2
 	cat "$KMEMLEAK" > /tmp/kmemleak.boot
 	say "# kmemleak: $(grep -c '^unreferenced object' /tmp/kmemleak.boot) unreferenced objects at boot, cleared"
-	sed 's/^/# kmemleak at boot: /' /tmp/kmemleak.boot | head -n 100 | while read -r l; do
-		say "$l"
-	done
+	kmemleak_report /tmp/kmemleak.boot "at boot"
 	echo clear > "$KMEMLEAK"
 }
 
-# kmemleak_check: with kmemleak_scan=1, at the end of the run: two scans
-# (a pointer in flight during one, kmemleak's documentation says, can make
-# a false positive; an object younger than 5 s is never reported), then
-# any unreferenced object is a failed check and is printed.
+# kmemleak_report FILE WHEN: FILE (a copy of the report) as comments.
+kmemleak_report()
+{
+	sed "s/^/# kmemleak $2: /" "$1" | head -n 300 | while IFS= read -r l; do
+		say "$l"
+	done
+}
+
+# kmemleak_loaded: with kmemleak_scan=1, scans while ktstr_vconsole is
+# still in, so that the backtraces of what it leaked name its functions
+# (they are symbolized when the report is read): printed if not empty.
+kmemleak_loaded()
+{
+	[ "$KMEMLEAK_SCAN" = 1 ] && [ -e "$KMEMLEAK" ] || return 0
+	t0=$(date +%s)
+	kmemleak_scan2
+	cat "$KMEMLEAK" > /tmp/kmemleak.loaded
+	say "# kmemleak: two scans before rmmod in $(($(date +%s) - t0)) s"
+	kmemleak_report /tmp/kmemleak.loaded "before rmmod"
+}
+
+# kmemleak_check: with kmemleak_scan=1, after the rmmod (what only the
+# module's own data pointed to is unreferenced now): two more scans, then
+# any unreferenced object is a failed check.  The report is printed
+# unless kmemleak_loaded printed one already.
 kmemleak_check()
 {
 	[ "$KMEMLEAK_SCAN" = 1 ] || return 0
@@ -112,23 +143,20 @@ kmemleak_check()
 		return
 	fi
 	t0=$(date +%s)
-	kmemleak_scan_now
-	sleep 5
-	kmemleak_scan_now
+	kmemleak_scan2
 	cat "$KMEMLEAK" > /tmp/kmemleak
 	n=$(grep -c '^unreferenced object' /tmp/kmemleak)
-	say "# kmemleak: two scans in $(($(date +%s) - t0)) s"
-	sed 's/^/# kmemleak: /' /tmp/kmemleak | head -n 400 | while read -r l; do
-		say "$l"
-	done
+	say "# kmemleak: two scans after rmmod in $(($(date +%s) - t0)) s"
+	[ -s /tmp/kmemleak.loaded ] || kmemleak_report /tmp/kmemleak "after rmmod"
 	check "kmemleak: no unreferenced objects ($n)" [ "$n" = 0 ]
 }
 
-# end_checks: the end of a run, once the last test is over: rmmod, slab
-# memory, leaks.  Kernel log complaints of these steps are the caller's
-# scan's.
+# end_checks: the end of a run, once the last test is over: leaks seen
+# with the module in, rmmod, slab memory, leaks.  Kernel log complaints
+# of these steps are the caller's scan's.
 end_checks()
 {
+	kmemleak_loaded
 	check "rmmod ktstr_vconsole" rmmod_vconsole
 	slab_check
 	kmemleak_check
