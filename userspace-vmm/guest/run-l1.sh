@@ -3,6 +3,7 @@
 #
 # run-l1.sh: tests ktstr-vmm with the module, the way DESIGN.md says it
 # must be done on machines that cannot load modules: Debian's 6.12 kernel
+# (selftests/vm/run.sh: each of its host kernels, the debug one included)
 # in QEMU TCG (the L1, -smp 1 because it runs an L2 Linux), busybox, the
 # kvm modules, ktstr_vconsole.ko built against the 6.12 headers, and the
 # ktstr-vmm guest (bzImage, initramfs) booted by ktstr-vmm inside it (the
