@@ -20,9 +20,9 @@
 KLOG_BAD='Oops|BUG:|kernel BUG|WARNING:|Call Trace|general protection|UBSAN:|KASAN:'
 KLOG_BAD="$KLOG_BAD|possible circular locking dependency|possible recursive locking"
 KLOG_BAD="$KLOG_BAD|inconsistent lock state|suspicious RCU usage"
-KLOG_BAD="$KLOG_BAD|sleeping function called from invalid context|soft lockup"
-KLOG_BAD="$KLOG_BAD|rcu: INFO:|self-detected stall|rcu_(sched|preempt) detected stalls"
-KLOG_BAD="$KLOG_BAD|blocked for more than|list_(add|del) corruption|ODEBUG:"
+KLOG_BAD="$KLOG_BAD|sleeping function called from invalid context|scheduling while atomic"
+KLOG_BAD="$KLOG_BAD|soft lockup|rcu: INFO:|self-detected stall|rcu_(sched|preempt) detected stalls"
+KLOG_BAD="$KLOG_BAD|blocked for more than|list_(add|del) corruption|list_add double add|ODEBUG:"
 # kmemleak: a verbose report, and the messages saying it stopped
 # tracking.  Its "N new suspected memory leaks" after a scan is not here:
 # kmemleak_start's scan of what boot left would fail the first scan, and
