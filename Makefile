@@ -2,7 +2,9 @@
 #
 # make            the module (against KDIR) and the userspace programs
 # make setup      install what the tests need (Debian 12, as root)
-# make check      run every test in QEMU on the 6.1 and 6.12 host kernels
+# make check      run every test in QEMU on the 6.1, 6.12 and debug host
+#                 kernels (KERNELS="6.1 6.12 debug" picks among them)
+# make debug-kernel  the debug host kernel (KASAN, lockdep, kmemleak...)
 # make demo       boot a guest on the module in QEMU, show console and TLV
 # make bench      the benchmark in QEMU on the 6.12 host kernel (not a test)
 # make stress     the randomized stress test alone in QEMU
@@ -39,8 +41,14 @@ UDEVRULESDIR ?= $(PREFIX)/lib/udev/rules.d
 DKMS_SRCDIR ?= /usr/src/ktstr-vconsole-$(VERSION)
 INSTALL ?= install
 
-.PHONY: all module userspace guest selftests setup check bench demo \
-	stress checkpatch clean
+# The host kernels `make check` and `make stress` test (selftests/vm/run.sh's
+# KERNELS); debug is built first.  Not exported: make bench has its own
+# default.
+KERNELS ?= 6.1 6.12 debug
+debug_kernel_dep := $(if $(filter debug,$(KERNELS)),debug-kernel)
+
+.PHONY: all module userspace guest debug-kernel selftests setup check bench \
+	demo stress checkpatch clean
 .PHONY: kdir-check install uninstall modules_install dkms-source
 
 all: module userspace
@@ -76,6 +84,10 @@ userspace:
 guest:
 	bash $(TOP)/userspace-vmm/guest/build-kernel.sh $(TOP)/build/guest
 
+# The debug host kernel of make check, from linux-source-6.12 (cached).
+debug-kernel:
+	bash $(TOP)/selftests/vm/build-debug-kernel.sh $(TOP)/build/debug-kernel
+
 selftests:
 	$(MAKE) -C $(TOP)/selftests/vconsole
 	$(MAKE) -C $(TOP)/selftests/tlv
@@ -90,7 +102,8 @@ setup:
 # the stress test's 10 s watch reports the VMM's own ioctls (seen on 6.1,
 # seed 527766825370).  `make stress` keeps them.
 CHECK_STRESS_NO ?= priority
-check: selftests userspace guest
+check: selftests userspace guest $(debug_kernel_dep)
+	KERNELS="$(KERNELS)" \
 	VM_APPEND="STRESS_NO=$(CHECK_STRESS_NO)$(if $(VM_APPEND), $(VM_APPEND))" \
 		bash $(TOP)/selftests/vm/run.sh
 
@@ -106,11 +119,11 @@ bench: selftests userspace guest
 # ends by its deadline + 240 s at worst (its own alarm); the VM gets a
 # minute more to boot and load.
 STRESS_SECS ?= 60
-stress:
+stress: userspace $(debug_kernel_dep)
 	$(MAKE) -C $(TOP)/selftests/stress
 	VM_TESTS=$(TOP)/build/selftests/stress VM_OUT=$(TOP)/build/stress \
 	VMM_TEST=0 PACKAGE_CHECK=0 TEST_TIMEOUT=$$(($(STRESS_SECS) + 260)) \
-	VM_TIMEOUT=$$(($(STRESS_SECS) + 330)) $(if $(KERNELS),KERNELS="$(KERNELS)") \
+	VM_TIMEOUT=$$(($(STRESS_SECS) + 330)) KERNELS="$(KERNELS)" \
 	VM_APPEND="STRESS_SECS=$(STRESS_SECS)$(if $(SEED), SEED=$(SEED))$(if $(STRESS_NO), STRESS_NO=$(STRESS_NO))" \
 	bash $(TOP)/selftests/vm/run.sh
 

@@ -3,7 +3,10 @@
 #
 # /init of the test VM that selftests/vm/run.sh boots (busybox sh): loads
 # kvm_amd and ktstr_vconsole, runs every test binary in /tests, checks the
-# kernel log after each step, prints the end marker and powers off.
+# kernel log after each step, unloads ktstr_vconsole and checks that its
+# slab memory (and, on the debug kernel, kmemleak) says nothing leaked,
+# prints the end marker and powers off.  /init-lib.sh has the kernel log
+# patterns and the end-of-run checks.
 #
 # The initramfs holds /modules/kvm/NN-*.ko and /modules/vconsole/NN-*.ko
 # (numbered in load order, ktstr_vconsole last) and /tests/*.  Runner
@@ -14,15 +17,21 @@
 # module's own messages can never cut a TAP line in two, and run.sh picks
 # the tagged lines out of the console.  Kernel command line parameters
 # that are not the kernel's reach us as environment variables:
-# test_timeout (seconds per test binary).
+# test_timeout (seconds per test binary), and init-lib.sh's.
 
 TAG='tap| '
 END_MARKER='# ktstr-vm-test: end'
-# What a kernel log must not contain.
-KLOG_BAD='Oops|BUG:|kernel BUG|WARNING:|Call Trace|general protection|UBSAN:|KASAN:'
 TEST_TIMEOUT=${test_timeout:-600}
 PATH=/bin
 export PATH
+# shellcheck source-path=SCRIPTDIR source=init-lib.sh
+. /init-lib.sh
+
+# say LINE: a line of output (init-lib.sh's).
+say()
+{
+	echo "$*"
+}
 
 # check NAME CMD...: one runner TAP line from CMD's status.
 check()
@@ -97,6 +106,8 @@ main()
 	load_group /modules/kvm
 	check "load kvm_amd" test -d /sys/module/kvm_amd
 	check "/dev/kvm" wait_for /dev/kvm
+	kmemleak_start
+	slab_mark
 	load_group /modules/vconsole
 	check "load ktstr_vconsole" test -d /sys/module/ktstr_vconsole
 	check "/dev/ktstr-vconsole" wait_for /dev/ktstr-vconsole
@@ -106,6 +117,8 @@ main()
 		run_test "$t"
 		scan_klog "${t##*/}"
 	done
+	end_checks
+	scan_klog "rmmod and the leak checks"
 	[ $klog_dirty -eq 1 ] || echo "ok - kernel log clean"
 	echo "$END_MARKER"
 }

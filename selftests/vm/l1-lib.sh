@@ -2,20 +2,33 @@
 # shellcheck shell=bash
 #
 # l1-lib.sh: sourced (bash) by the scripts that boot a first-level VM on
-# one of Debian's kernels: selftests/vm/run.sh, userspace-vmm/guest/run-l1.sh
-# and selftests/bench/real-guest.sh.
+# one of Debian's kernels or the debug kernel: selftests/vm/run.sh,
+# userspace-vmm/guest/run-l1.sh and selftests/bench/real-guest.sh.
+
+L1_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# kvm_in_tree DIR VER: does the kernel tree DIR (release VER) have
+# kvm_amd, as a module file or built in (the debug kernel's)?
+kvm_in_tree()
+{
+	local m=$1/lib/modules/$2
+
+	compgen -G "$m/kernel/arch/x86/kvm/kvm-amd.ko*" > /dev/null ||
+		grep -qx 'kernel/arch/x86/kvm/kvm-amd.ko' "$m/modules.builtin" 2> /dev/null
+}
 
 # kernel_unpack VER DIR: linux-image-VER unpacked into DIR once.  The .deb
 # has no modules.dep: depmod writes it last, so it marks a complete
 # unpack.  A tree that lost its modules since (copies of build/ that
-# leave *.ko behind) is unpacked again.
+# leave *.ko behind) is unpacked again.  A tree that is complete is used
+# as it is, whoever made it (selftests/vm/build-debug-kernel.sh's too).
 kernel_unpack()
 {
 	local ver=$1 dir=$2
 
 	[[ $dir != / ]] || { echo "kernel_unpack: not into /" >&2; return 1; }
 	if [[ -f $dir/boot/vmlinuz-$ver && -f $dir/lib/modules/$ver/modules.dep ]] &&
-	   compgen -G "$dir/lib/modules/$ver/kernel/arch/x86/kvm/kvm-amd.ko*" > /dev/null; then
+	   kvm_in_tree "$dir" "$ver"; then
 		echo "cached in $dir"
 		return
 	fi
@@ -27,19 +40,21 @@ kernel_unpack()
 	depmod -b "$dir" "$ver"
 }
 
-# kmod_build VER SRC DEST: ktstr_vconsole.ko built in DEST against the
-# VER headers, from a copy of SRC's module sources alone: objects a build
-# against another kernel left next to them would otherwise be linked in.
+# kmod_build VER SRC DEST [KBUILD]: ktstr_vconsole.ko built in DEST
+# against the kernel build tree KBUILD (default the VER headers,
+# /usr/src/linux-headers-VER), from a copy of SRC's module sources alone:
+# objects a build against another kernel left next to them would
+# otherwise be linked in.
 kmod_build()
 {
-	local ver=$1 src=$2 dest=$3
+	local ver=$1 src=$2 dest=$3 kbuild=${4:-/usr/src/linux-headers-$1}
 
 	rm -rf "$dest"
 	mkdir -p "$dest"
 	(cd "$src" && find Kbuild VERSION vconsole uapi -type f \
 		\( -name Kbuild -o -name VERSION -o -name Makefile -o -name '*.[chS]' \) \
 		-exec cp --parents -t "$dest" {} +)
-	make -C "/usr/src/linux-headers-$ver" M="$dest" -j"$(nproc)" modules
+	make -C "$kbuild" M="$dest" -j"$(nproc)" modules
 	test -f "$dest/vconsole/ktstr_vconsole.ko"
 }
 
@@ -56,7 +71,10 @@ kmod_unpack()
 
 # kmod_add KDIR VER DIR MODULE...: the modules of the kernel tree KDIR
 # (release VER) and what they depend on, as DIR/NN-name.ko numbered in
-# load order; none twice in one run of the script.
+# load order; none twice in one run of the script.  A module built into
+# the kernel is nothing to copy: modprobe says "builtin NAME" for it
+# (from KDIR's modules.builtin, which the debug kernel's tree has without
+# any module); DIR is made all the same, empty.
 declare -A kmod_copied
 kmod_add()
 {
@@ -77,7 +95,9 @@ kmod_add()
 	done
 }
 
-# l1_root ROOT INIT: a fresh busybox root in ROOT with INIT as /init.
+# l1_root ROOT INIT: a fresh busybox root in ROOT with INIT as /init, and
+# the kernel log patterns and end-of-run checks it sources as
+# /init-lib.sh.
 l1_root()
 {
 	local a
@@ -90,6 +110,7 @@ l1_root()
 	done
 	cp "$2" "$1/init"
 	chmod 755 "$1/init"
+	cp "$L1_LIB_DIR/init-lib.sh" "$1/init-lib.sh"
 }
 
 # l1_pack ROOT FILE: ROOT as a gzip'd newc cpio archive.

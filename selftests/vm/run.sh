@@ -1,21 +1,41 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Runs the ktstr_vconsole selftests inside QEMU, once per Debian host
-# kernel: the development machines' kernel cannot load modules, so each
-# kernel boots in a TCG VM from a busybox initramfs holding its kvm
-# modules, ktstr_vconsole.ko built against its headers, every test binary
-# and init.sh as /init.  `make check` calls it after `make selftests`:
+# Runs the ktstr_vconsole selftests inside QEMU, once per host kernel:
+# the development machines' kernel cannot load modules, so each kernel
+# boots in a TCG VM from a busybox initramfs holding its kvm modules,
+# ktstr_vconsole.ko built against it, every test binary and init.sh as
+# /init; then the VM test (userspace-vmm/guest/run-l1.sh) boots a real
+# guest on the module in a second VM.  Three host kernels: Debian's 6.1
+# and 6.12 (their linux-image packages, unpacked under build/kernels/),
+# and "debug", a 6.12 built here with KASAN, lockdep, kmemleak, UBSAN and
+# the other checkers (selftests/vm/build-debug-kernel.sh, `make
+# debug-kernel`, into build/debug-kernel/), on which any checker report
+# fails the run and kmemleak is scanned at the end.  On every kernel the
+# run ends with `rmmod ktstr_vconsole` and a check that slab memory is
+# back (selftests/vm/init-lib.sh).  `make check` calls it after `make
+# selftests userspace guest debug-kernel`:
 #
 #	bash selftests/vm/run.sh
 #
 # Environment:
-#	KERNELS="6.1 6.12"	kernel series to test, each the newest
-#				/usr/src/linux-headers-<series>.*-amd64
+#	KERNELS="6.1 6.12 debug"
+#				kernels to test: a series is the newest
+#				/usr/src/linux-headers-<series>.*-amd64,
+#				debug the debug kernel
 #	VM_TIMEOUT=900		seconds a VM may run before it counts as hung
 #	TEST_TIMEOUT=330	seconds one test binary may run in the VM
 #	VMM_L1_TIMEOUT=600	seconds the VM test's first-level VM may run;
 #				one that times out silently runs once more
+#	DEBUG_VM_TIMEOUT=1200, DEBUG_TEST_TIMEOUT=$TEST_TIMEOUT,
+#	DEBUG_VMM_L1_TIMEOUT=1200
+#				the same three on the debug kernel.  Measured
+#				there: the kselftest VM 190-220 s (each
+#				binary under 45 s), the VM test's L1 360-440
+#				s, both with other VMs on the machine
+#	DEBUG_KERNEL=<repo>/build/debug-kernel
+#				the debug kernel's build-debug-kernel.sh
+#				output
 #	VM_SRC=<repo>		tree with Kbuild, vconsole/ and uapi/
 #	VM_TESTS="<repo>/build/selftests/vconsole <repo>/build/selftests/tlv
 #		  <repo>/build/selftests/stress"
@@ -42,16 +62,26 @@ TOP=$(cd "$HERE/../.." && pwd)
 # shellcheck source-path=SCRIPTDIR source=l1-lib.sh
 source "$HERE/l1-lib.sh"
 BUILD=$TOP/build
-KERNELS=${KERNELS:-6.1 6.12}
+KERNELS=${KERNELS:-6.1 6.12 debug}
 VM_TIMEOUT=${VM_TIMEOUT:-900}
 # The stress test runs 60 s and may take 260 s more to end (its README).
 TEST_TIMEOUT=${TEST_TIMEOUT:-330}
+DEBUG_VM_TIMEOUT=${DEBUG_VM_TIMEOUT:-1200}
+DEBUG_TEST_TIMEOUT=${DEBUG_TEST_TIMEOUT:-$TEST_TIMEOUT}
+DEBUG_VMM_L1_TIMEOUT=${DEBUG_VMM_L1_TIMEOUT:-1200}
+DEBUG_KERNEL=${DEBUG_KERNEL:-$BUILD/debug-kernel}
 VM_SRC=${VM_SRC:-$TOP}
 VM_TESTS=${VM_TESTS:-$BUILD/selftests/vconsole $BUILD/selftests/tlv $BUILD/selftests/stress}
 VM_OUT=${VM_OUT:-$BUILD}
 VMM_TEST=${VMM_TEST:-1}
 VMM_L1_TIMEOUT=${VMM_L1_TIMEOUT:-600}
 VM_APPEND=${VM_APPEND:-}
+# The debug kernel: init-lib.sh's kmemleak scan at the end; in the VM
+# test's L1 a larger log buffer (a lockdep or KASAN report is long) and
+# more time per L2 boot (its flood4 case took 276 s of l1-init.sh's
+# default 300 with other VMs on the machine).
+DEBUG_INIT_APPEND="kmemleak_scan=1"
+DEBUG_L1_APPEND="kmemleak_scan=1 log_buf_len=4M l2_timeout=900"
 # Both as in init.sh.
 TAG='tap| '
 END_MARKER='# ktstr-vm-test: end'
@@ -61,8 +91,17 @@ PATH=$PATH:/usr/sbin:/sbin
 total_pass=0
 total_fail=0
 total_skip=0
-# The kernel being tested and what is known about it so far.
+# The kernel being tested (its release, its tree as an unpacked
+# linux-image has it, the build tree its modules build against, its own
+# timeouts and /init parameters) and what is known about it so far.
 ver=
+kdir=
+kbuild=
+vm_timeout=
+test_timeout=
+l1_timeout=
+init_append=
+l1_append=
 kfail=0
 stage_ok=1
 timings=
@@ -89,14 +128,29 @@ fail()
 	kfail=$((kfail + 1))
 }
 
+# The Debian kernel, downloaded and unpacked once.
 fetch_kernel()
 {
-	kernel_unpack "$ver" "$BUILD/kernels/$ver"
+	kernel_unpack "$ver" "$kdir"
+}
+
+# The debug kernel is built by `make debug-kernel`, not here: only
+# checked.
+debug_kernel()
+{
+	local f
+
+	for f in "$kdir/boot/vmlinuz-$ver" "$kdir/lib/modules/$ver/modules.builtin" \
+		 "$kbuild/Module.symvers"; do
+		[[ -f $f ]] || { echo "no $f (make debug-kernel)"; return 1; }
+	done
+	kvm_in_tree "$kdir" "$ver"
+	echo "$ver in $kdir, $(stat -c %s "$kdir/boot/vmlinuz-$ver") bytes"
 }
 
 build_module()
 {
-	kmod_build "$ver" "$VM_SRC" "$VM_OUT/$ver/kmod"
+	kmod_build "$ver" "$VM_SRC" "$VM_OUT/$ver/kmod" "$kbuild"
 }
 
 # Builds build/$ver/initramfs.cpio.gz from build/$ver/initramfs/.
@@ -107,9 +161,9 @@ make_initramfs()
 
 	l1_root "$root" "$HERE/init.sh"
 	mkdir -p "$root/tests"
-	kmod_add "$BUILD/kernels/$ver" "$ver" "$root/modules/kvm" kvm_amd
+	kmod_add "$kdir" "$ver" "$root/modules/kvm" kvm_amd
 	IFS=, read -ra deps <<< "$(modinfo -F depends "$ko")"
-	kmod_add "$BUILD/kernels/$ver" "$ver" "$root/modules/vconsole" "${deps[@]}"
+	kmod_add "$kdir" "$ver" "$root/modules/vconsole" "${deps[@]}"
 	cp "$ko" "$root/modules/vconsole/99-ktstr_vconsole.ko"
 	# None is a failed check already (main): the VM still checks loading.
 	# shellcheck disable=SC2086 # a list of directories
@@ -158,9 +212,9 @@ boot_vm()
 	t0=$(now_ms)
 	{
 		rc=0
-		l1_qemu "$VM_TIMEOUT" 2 "$BUILD/kernels/$ver/boot/vmlinuz-$ver" \
+		l1_qemu "$vm_timeout" 2 "$kdir/boot/vmlinuz-$ver" \
 			"$dir/initramfs.cpio.gz" \
-			"console=ttyS0 panic=-1 printk.devkmsg=on log_buf_len=16M test_timeout=$TEST_TIMEOUT${VM_APPEND:+ $VM_APPEND}" \
+			"console=ttyS0 panic=-1 printk.devkmsg=on log_buf_len=16M test_timeout=$test_timeout${init_append:+ $init_append}${VM_APPEND:+ $VM_APPEND}" \
 			2>&1 || rc=$?
 		echo $rc > "$dir/vm.status"
 	} | sed -u 's/\r$//' | tee "$dir/console.log" |
@@ -169,7 +223,7 @@ boot_vm()
 	grep -qxF "$END_MARKER" "$dir/tap.log" && return
 	rc=$(cat "$dir/vm.status")
 	if ((rc == 124 || rc == 137)); then
-		fail "VM finished (timed out after $VM_TIMEOUT s)"
+		fail "VM finished (timed out after $vm_timeout s)"
 	else
 		fail "VM finished (stopped early: panic or /init died)"
 	fi
@@ -189,7 +243,7 @@ vmm_test()
 	t0=$(now_ms)
 	rm -rf "$dir/vmm-hung" "$dir/vmm-hung.log"
 	for try in 1 2; do
-		L1_VER=$ver L1_KDIR=$BUILD/kernels/$ver L1_TIMEOUT=$VMM_L1_TIMEOUT \
+		L1_VER=$ver L1_KDIR=$kdir L1_TIMEOUT=$l1_timeout L1_APPEND=$l1_append \
 			L1_KO=$dir/kmod/vconsole/ktstr_vconsole.ko OUT=$dir/vmm \
 			bash "$TOP/userspace-vmm/guest/run-l1.sh" > "$dir/vmm.log" 2>&1 || true
 		if ((try == 2)) || ! l1_hung "$dir/vmm"; then
@@ -227,19 +281,47 @@ tally()
 	total_skip=$((total_skip + skip))
 }
 
-# run_kernel SERIES
+# pick_kernel NAME: ver, kdir, kbuild and the per-kernel settings for
+# NAME (a Debian series or debug); ver is empty when there is no such
+# kernel, and missing says why.
+pick_kernel()
+{
+	vm_timeout=$VM_TIMEOUT
+	test_timeout=$TEST_TIMEOUT
+	l1_timeout=$VMM_L1_TIMEOUT
+	init_append=
+	l1_append=
+	if [[ $1 == debug ]]; then
+		ver=$(cat "$DEBUG_KERNEL/release" 2> /dev/null || true)
+		kdir=$DEBUG_KERNEL/root
+		kbuild=$DEBUG_KERNEL/obj
+		vm_timeout=$DEBUG_VM_TIMEOUT
+		test_timeout=$DEBUG_TEST_TIMEOUT
+		l1_timeout=$DEBUG_VMM_L1_TIMEOUT
+		init_append=$DEBUG_INIT_APPEND
+		l1_append=$DEBUG_L1_APPEND
+		missing="no debug kernel in ${DEBUG_KERNEL#"$TOP"/} (make debug-kernel)"
+		return
+	fi
+	ver=$(headers_version "$1")
+	kdir=$BUILD/kernels/$ver
+	kbuild=/usr/src/linux-headers-$ver
+	missing="no /usr/src/linux-headers-$1.*-amd64 (make setup)"
+}
+
+# run_kernel NAME
 run_kernel()
 {
-	local warnings
+	local warnings missing
 
-	ver=$(headers_version "$1")
+	pick_kernel "$1"
 	kfail=0
 	stage_ok=1
 	timings=
 	if [[ -z $ver ]]; then
 		ver=$1
 		echo "# Linux $1"
-		fail "no /usr/src/linux-headers-$1.*-amd64 (make setup)"
+		fail "$missing"
 		tally /dev/null
 		return
 	fi
@@ -247,7 +329,11 @@ run_kernel()
 	mkdir -p "$VM_OUT/$ver"
 	: > "$VM_OUT/$ver/tap.log"
 	# Plain ifs: see stage().
-	stage kernel fetch_kernel
+	if [[ $1 == debug ]]; then
+		stage kernel debug_kernel
+	else
+		stage kernel fetch_kernel
+	fi
 	if ((stage_ok)); then
 		stage module build_module
 		warnings=$(grep -c 'warning:' "$VM_OUT/$ver/module.log" || true)

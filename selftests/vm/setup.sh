@@ -23,7 +23,9 @@ PACKAGES=(
 	# The two host kernels the module is built against (6.1, 6.12) and the
 	# source tarball the harness headers and checkpatch come from.
 	linux-headers-amd64 linux-headers-6.12-amd64 linux-source-6.12
-	# Building modules and the static selftests, checking them.
+	# Building modules, the static selftests, the guest kernel and the
+	# debug host kernel (objtool for its ORC unwinder needs libelf-dev;
+	# it has no debug info, so no pahole), checking them.
 	build-essential bc flex bison libelf-dev libssl-dev sparse
 	# The packaging checks (selftests/vm/package-check.sh): dkms builds
 	# the module as a distribution would; man and groff check the pages.

@@ -9,9 +9,11 @@
 # each case of $CASES and checks what comes out: the console on stdout,
 # the TLV frames on the slot's port 1, the SNRP reply, the 0xd3 wake
 # byte, stdin and the terminal, the exit status, the messages and the
-# kernel log.  Result lines are "vmm-test: ok - NAME" or "vmm-test: not
-# ok - NAME", comments "vmm-test: # ..."; the last line is "vmm-test:
-# end".
+# kernel log; at the end unloads ktstr_vconsole and checks that slab
+# memory (and, on the debug kernel, kmemleak) says nothing leaked
+# (selftests/vm/init-lib.sh, here as /init-lib.sh).  Result lines are
+# "vmm-test: ok - NAME" or "vmm-test: not ok - NAME", comments "vmm-test:
+# # ..."; the last line is "vmm-test: end".
 #
 # The system stands in for a Debian host the busybox way: /etc/passwd and
 # /etc/group (root; ktstr, in kvm; outsider, not), and mdev -d applying
@@ -22,7 +24,8 @@
 #
 # Kernel command line parameters that reach us as environment variables:
 # l2_cpus (default 2), l2_timeout (seconds per L2 run, default 300),
-# flood_mib (default 8), cases (default: all of them, see main).
+# flood_mib (default 8), cases (default: all of them, see main), and
+# init-lib.sh's.
 
 PATH=/bin
 export PATH
@@ -35,7 +38,8 @@ BASE_CMDLINE="console=ttyS0 quiet panic=-1"
 KVM_GID=108
 # The L2's kernel and initramfs as ktstr-vmm's options, for su -c.
 L2="--kernel /l1/bzImage --initrd /l1/initramfs.cpio.gz"
-KLOG_BAD='Oops|BUG:|kernel BUG|WARNING:|Call Trace|general protection|UBSAN:|KASAN:'
+# shellcheck source-path=SCRIPTDIR source=../../selftests/vm/init-lib.sh
+. /init-lib.sh
 
 say()
 {
@@ -199,6 +203,10 @@ case_usage()
 # Before kvm_amd: no /dev/kvm, and what to do about it.
 case_nokvm()
 {
+	if [ -z "$(ls /l1/modules/kvm)" ]; then
+		nokvm_builtin
+		return
+	fi
 	boot_l2 /l1/ktstr-vmm < /dev/null > /tmp/out 2>&1
 	st=$?
 	sed "s/^/vmm-test: # nokvm: /" /tmp/out
@@ -263,6 +271,20 @@ sudo_server()
 # root; /usr/local/bin in its PATH, as on Debian) in /l1/qs, laid out as
 # the source tree after the build lines.  It loads the module (sudo
 # modprobe).
+# A kernel with kvm built in (the debug kernel) always has KVM: what is
+# left to miss is the node.
+nokvm_builtin()
+{
+	mv /dev/kvm /dev/.kvm-hidden
+	boot_l2 /l1/ktstr-vmm < /dev/null > /tmp/out 2>&1
+	st=$?
+	mv /dev/.kvm-hidden /dev/kvm
+	sed "s/^/vmm-test: # nokvm: /" /tmp/out
+	check "nokvm: kvm built in, no node: exit status 1" [ $st = 1 ]
+	check "nokvm: kvm built in, no node: asks whether udev runs" \
+		grep -q 'KVM is loaded but /dev/kvm is not there: is udev running?' /tmp/out
+}
+
 case_quickstart()
 {
 	say "# quickstart: the README's lines, as ktstr (uid 1000, group kvm):"
@@ -590,7 +612,9 @@ main()
 	case " $CASES " in
 	*" nokvm "*) case_nokvm ;;
 	esac
+	# None when kvm is built in (the debug kernel).
 	for m in /l1/modules/kvm/*.ko; do
+		[ -e "$m" ] || continue
 		insmod "$m" 2>&1 | sed 's/^/vmm-test: # insmod: /'
 	done
 	check "kvm_amd loaded" [ -d /sys/module/kvm_amd ]
@@ -601,6 +625,9 @@ main()
 	case " $CASES " in
 	*" nodev "*) case_nodev ;;
 	esac
+	# After an L2 guest has run: kvm's caches have grown already.
+	kmemleak_start
+	slab_mark
 	# What ktstr_vconsole needs; the quick start loads the module itself.
 	for m in /l1/modules/vconsole/*.ko; do
 		case $m in
@@ -618,13 +645,15 @@ main()
 		sleep 0.1
 		i=$((i + 1))
 	done
-	dmesg -c > /dev/null
+	klog load
 	for c in $CASES; do
 		case $c in
 		usage|nokvm|nodev|quickstart) ;;
 		*) "case_$c" ;;
 		esac
 	done
+	end_checks
+	klog "end"
 	say "end"
 }
 

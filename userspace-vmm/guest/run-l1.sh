@@ -3,6 +3,7 @@
 #
 # run-l1.sh: tests ktstr-vmm with the module, the way DESIGN.md says it
 # must be done on machines that cannot load modules: Debian's 6.12 kernel
+# (selftests/vm/run.sh: each of its host kernels, the debug one included)
 # in QEMU TCG (the L1, -smp 1 because it runs an L2 Linux), busybox, the
 # kvm modules, ktstr_vconsole.ko built against the 6.12 headers, and the
 # ktstr-vmm guest (bzImage, initramfs) booted by ktstr-vmm inside it (the
@@ -30,8 +31,11 @@
 # the cases named, see l1-init.sh), NODEV_CMDLINE (added to the
 # command line of the boot without the device, e.g. initcall_debug),
 # L1_EXTRA (static programs the L1 runs first, their output as comments),
-# L2_KERNEL (default build/guest/bzImage).  Exit status 0 iff every check
-# passed.
+# L2_KERNEL (default build/guest/bzImage), L1_APPEND (more L1 kernel
+# command line, e.g. selftests/vm/init-lib.sh's kmemleak_scan=1 and
+# slab_bound_kb=N).  L1_VER and L1_KDIR may name a kernel built here
+# with kvm built in (selftests/vm/build-debug-kernel.sh's root/): see
+# kmod_add.  Exit status 0 iff every check passed.
 
 set -euo pipefail
 
@@ -179,7 +183,7 @@ l1_run()
 	local append st
 
 	append="console=ttyS0 panic=-1 l2_cpus=${L2_CPUS:-2} flood_mib=${FLOOD_MIB:-8}"
-	append+=" cases=\"$1\""
+	append+=" cases=\"$1\"${L1_APPEND:+ $L1_APPEND}"
 	{
 		st=0
 		l1_qemu "$L1_TIMEOUT" 1 "$kdir/boot/vmlinuz-$ver" \
