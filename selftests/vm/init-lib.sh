@@ -42,6 +42,25 @@ KMEMLEAK_SCAN=${kmemleak_scan:-0}
 # it, came out as +16.6 MB on the debug kernel.
 SLAB_BOUND_KB=${slab_bound_kb:-4096}
 
+# khugepaged_nice0: khugepaged, at nice 19 by its own choice, at nice 0.
+# Under TCG a test's nice-0 load (vc_stress's guests, vCPU threads, the
+# module's workers) leaves a nice-19 thread no CPU for a minute, and
+# khugepaged may be preempted there holding a guest mm's mmap lock inside
+# an RCU read-side section (collapse_huge_page): the RCU stall detector
+# reports it on a PREEMPT_RCU kernel and the guest's threads hang in
+# exit_mm() behind it.  Seen on the debug kernel, vc_stress seed
+# 313345760599.  At nice 0 it still collapses the memory the module reads;
+# it only stops starving.
+khugepaged_nice0()
+{
+	for c in /proc/[0-9]*/comm; do
+		[ "$(cat "$c" 2> /dev/null)" = khugepaged ] || continue
+		p=${c#/proc/}
+		renice 0 -p "${p%/comm}" > /dev/null &&
+			say "# khugepaged (pid ${p%/comm}) at nice 0"
+	done
+}
+
 # slab_kb: SUnreclaim of /proc/meminfo in kB, once the kernel gave back
 # what it can: freed objects wait for RCU grace periods, empty slabs sit
 # on per-CPU partial lists until a cache is shrunk.

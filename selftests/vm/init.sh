@@ -103,6 +103,7 @@ run_test()
 main()
 {
 	cd /tmp || return
+	khugepaged_nice0
 	load_group /modules/kvm
 	check "load kvm_amd" test -d /sys/module/kvm_amd
 	check "/dev/kvm" wait_for /dev/kvm

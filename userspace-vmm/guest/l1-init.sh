@@ -606,6 +606,7 @@ main()
 	mkdir -p /dev/pts
 	mount -t devpts none /dev/pts
 	mdev -d
+	khugepaged_nice0
 	case " $CASES " in
 	*" usage "*) case_usage ;;
 	esac
