@@ -871,6 +871,9 @@ static void vs_integrity_tap(bool ran, const struct sx_integrity_result *res,
 		return;
 	vs_info("integrity: %u rounds (%u SIGKILL, %u ended, %u without a session)",
 		res->rounds, res->kill_rounds, res->end_rounds, res->no_session);
+	vs_info("integrity: %u trickle rounds (DETACH or close while the guest posts and port 1's reader trickles), %u without port 1 full, longest end %llu ms",
+		res->trickle_rounds, res->trickle_unfilled,
+		(unsigned long long)res->trickle_end_max_ms);
 	vs_info("integrity: port 1 %llu bytes, port 0 %llu bytes read + %llu dropped, %llu reader stalls, %llu chains left unconsumed at the end",
 		(unsigned long long)res->port1_bytes,
 		(unsigned long long)res->port0_bytes,
