@@ -204,6 +204,7 @@ struct ig_guest {
 	__u16 ctx_next;
 	struct sx_rng rng;
 	pthread_t ender;
+	__u32 ending;			/* the trickle round's end was called */
 	__u32 ended;			/* the trickle round's end returned */
 	bool failed;
 };
@@ -750,6 +751,44 @@ static bool ig_over(const struct ig_guest *g)
 	return sx_now_ns() >= g->plan->end_ns || sx_stopping();
 }
 
+/*
+ * While a trickle round's DETACH is in flight, another VMM thread
+ * registers a kick fd again: once the session has begun to end it must
+ * be refused (ENOTCONN), or its wait entry outlives the instance.
+ */
+static void ig_rekick(struct ig_guest *g)
+{
+	struct ktstr_vc_kick kick = {
+		.queue = KTSTR_VC_Q_PORT1_TX,
+		.fd = g->kick_fd[KTSTR_VC_Q_PORT1_TX],
+	};
+
+	if (g->plan->ending != IG_END_DETACH ||
+	    !__atomic_load_n(&g->ending, __ATOMIC_ACQUIRE))
+		return;
+	sx_ioctl(SX_K_KICK_FD, g->fd, KTSTR_VC_SET_KICK_FD, &kick, 0);
+}
+
+/*
+ * Then the instance is freed and a fresh one takes its memory, and every
+ * kick fd is signalled: a wait entry left behind calls through freed
+ * memory (KASAN), or through the new instance's zeroes (an oops).
+ */
+static void ig_kick_after_free(struct ig_guest *g)
+{
+	unsigned int q;
+	__u64 one = 1;
+	int fresh;
+
+	sx_ctrl_close(g->fd);
+	fresh = sx_ctrl_open();
+	for (q = 0; q < KTSTR_VC_NUM_QUEUES; q++)
+		if (write(g->kick_fd[q], &one, sizeof(one)) < 0)
+			sx_info("kick eventfd: %s", sx_errno_name(errno));
+	if (fresh >= 0)
+		sx_ctrl_close(fresh);
+}
+
 static void ig_stream(struct ig_guest *g)
 {
 	struct pollfd pfd = { .fd = g->call_fd, .events = POLLIN };
@@ -775,6 +814,8 @@ static void ig_stream(struct ig_guest *g)
 				ig_notify(g, t);
 			ig_stall_check(g, t);
 		}
+		if (g->plan->trickle)
+			ig_rekick(g);
 		if (poll(&pfd, 1, 2) > 0 &&
 		    read(g->call_fd, &calls, sizeof(calls)) < 0)
 			sx_info("call eventfd: %s", sx_errno_name(errno));
@@ -938,6 +979,7 @@ static void *ig_ender_main(void *arg)
 		(!__atomic_load_n(&g->ctl->full, __ATOMIC_ACQUIRE) &&
 		 sx_now_ns() < full_by)))
 		sx_sleep_us(10000);
+	__atomic_store_n(&g->ending, 1, __ATOMIC_RELEASE);
 	t0 = sx_now_ns();
 	ig_end_session(g);
 	g->ctl->end_ms = (sx_now_ns() - t0) / SX_NS_PER_MS;
@@ -974,10 +1016,10 @@ static int ig_guest_main(const struct ig_plan *plan, struct ig_ctl *ctl,
 		return 5;
 	}
 	ig_stream(&g);
-	if (plan->trickle)
-		pthread_join(g.ender, NULL);
-	else
+	if (!plan->trickle)
 		ig_end_session(&g);
+	else if (!pthread_join(g.ender, NULL) && plan->ending == IG_END_DETACH)
+		ig_kick_after_free(&g);
 	return g.failed ? 4 : 0;
 }
 
