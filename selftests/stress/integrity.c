@@ -67,15 +67,17 @@
 #define IG_NO_SESSION_NS	(2 * SX_NS_PER_SEC)
 
 /*
- * Trickle rounds: the session ends this long after the start, once port
- * 1's host buffer is full (FIONREAD still for IG_FULL_NS while the guest
- * posts); then the reader takes IG_TRICKLE_READ every IG_TRICKLE_US,
- * for at most IG_TRICKLE_NS: past the watchdog's 10 s, so it is the
- * watchdog that speaks, and bounded, so a drain that follows the reader
- * ends once the guest is killed.
+ * Trickle rounds: the session ends IG_TRICKLE_LEAD_NS after the start,
+ * once port 1's host buffer is full (FIONREAD still for IG_FULL_NS while
+ * the guest posts; IG_FILL_NS at most); then the reader takes
+ * IG_TRICKLE_READ every IG_TRICKLE_US, for at most IG_TRICKLE_NS: past
+ * the watchdog's 10 s, so it is the watchdog that speaks, and bounded, so
+ * a drain that follows the reader ends once the guest is killed.
  */
 #define IG_TRICKLE_EVERY	4u
 #define IG_TRICKLE_LEAD_NS	(1 * SX_NS_PER_SEC)
+/* The debug kernel under TCG on a busy host fills 2 MiB in 10 s or more. */
+#define IG_FILL_NS		(15 * SX_NS_PER_SEC)
 #define IG_FULL_NS		(200 * SX_NS_PER_MS)
 #define IG_TRICKLE_READ		4096u
 #define IG_TRICKLE_US		50000u
@@ -965,13 +967,13 @@ static void ig_end_session(struct ig_guest *g)
 }
 
 /*
- * A trickle round's VMM thread: once port 1 is full (or 5 s later) it
+ * A trickle round's VMM thread: once port 1 is full (or 15 s later) it
  * ends the session while the main thread, the vCPU, goes on posting.
  */
 static void *ig_ender_main(void *arg)
 {
 	struct ig_guest *g = arg;
-	__u64 full_by = g->plan->end_ns + IG_WAIT_NS, t0;
+	__u64 full_by = g->plan->end_ns + IG_FILL_NS, t0;
 
 	sx_hb_claim(g->plan->slot, SX_R_IEND, "iender");
 	while (!sx_stopping() &&
@@ -1289,7 +1291,7 @@ static void ig_plan_trickle(struct ig_slot *s, struct ig_plan *p)
 	p->kill_ns = 0;
 	p->reset_ns[0] = 0;
 	p->reset_ns[1] = 0;
-	s->trickle_until = p->end_ns + IG_WAIT_NS + IG_TRICKLE_NS;
+	s->trickle_until = p->end_ns + IG_FILL_NS + IG_TRICKLE_NS;
 	s->ctl->trickle = 1;
 }
 
@@ -1361,6 +1363,12 @@ static pid_t ig_fork_guest(struct ig_slot *s, const struct ig_plan *p)
 	return pid;
 }
 
+/* A trickle round's guest may wait IG_FILL_NS for port 1 to fill. */
+static __u64 ig_guest_due(const struct ig_plan *p)
+{
+	return p->end_ns + (p->trickle ? IG_FILL_NS : 0) + IG_EOF_NS;
+}
+
 /* Kill when the plan says (or the phase is cut short); reap. */
 static int ig_wait_guest(struct ig_slot *s, const struct ig_plan *p,
 			 pid_t pid, bool *killed)
@@ -1375,8 +1383,8 @@ static int ig_wait_guest(struct ig_slot *s, const struct ig_plan *p,
 		now = sx_now_ns();
 		if (!*killed && ((p->kill_ns && now >= p->kill_ns) ||
 				 __atomic_load_n(&ig.cut, __ATOMIC_ACQUIRE) ||
-				 now >= p->end_ns + IG_EOF_NS)) {
-			if (now >= p->end_ns + IG_EOF_NS)
+				 now >= ig_guest_due(p))) {
+			if (now >= ig_guest_due(p))
 				ig_round_err(s, SX_I_LIVE,
 					     "the guest was still running %llu s after its end",
 					     IG_EOF_NS / SX_NS_PER_SEC);
