@@ -381,6 +381,19 @@ static bool vs_task_alive(pid_t pid, int tid)
 	return state != '?' && state != 'Z' && state != 'X';
 }
 
+/*
+ * A call of a process that is exiting (its leader a zombie: killed, the
+ * other threads on their way out) is past its system call; what is left
+ * is the exit, which on the debug kernel can take more than 10 s by
+ * itself (exit_mmap, object debugging).  It gets the 20 s of an exit.
+ */
+static __u64 vs_hang_ns(const struct sx_hb *hb)
+{
+	if (!hb->quick)
+		return SX_HANG_NS;
+	return vs_task_state(hb->pid, hb->pid) == 'Z' ? SX_EXIT_NS : SX_HANG_NS;
+}
+
 static struct {
 	int fd;
 	unsigned int complaints;
@@ -457,7 +470,8 @@ void sx_watch(void)
 			continue;
 		sig = __atomic_load_n(&hb->sig_ns, __ATOMIC_ACQUIRE);
 		now = sx_now_ns();
-		hung = hb->quick ? vs_since(start, now) > SX_HANG_NS :
+		hung = hb->quick ? vs_since(start, now) > SX_HANG_NS &&
+				   vs_since(start, now) > vs_hang_ns(hb) :
 		       sig > start && vs_since(sig, now) > SX_HANG_NS;
 		if (!hung)
 			continue;
