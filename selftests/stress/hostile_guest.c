@@ -1659,7 +1659,8 @@ static void hg_vmm_call(struct hg_vmm *v, int fd)
 
 /*
  * The child shares the instance's file but not its memory: it may look,
- * not drive (EPERM), and may end or take the session in the ABI 1 module.
+ * not drive (EPERM), nor end the session (only its owner may DETACH: an
+ * invariant), and may take the slot with its own memory once it is free.
  */
 static void hg_fork_child(int fd, struct sx_rng *r)
 {
@@ -1673,7 +1674,8 @@ static void hg_fork_child(int fd, struct sx_rng *r)
 	hg_set_kick(fd, 0, hg.kick[0], 0);
 	hg_std_table(fd);
 	if (sx_chance(r, 300))
-		sx_ioctl(SX_K_DETACH, fd, KTSTR_VC_DETACH, NULL, 0);
+		sx_ioctl(SX_K_DETACH, fd, KTSTR_VC_DETACH, NULL,
+			 SX_F_MUST_FAIL);
 	if (sx_chance(r, 200) &&
 	    !sx_ioctl(SX_K_ATTACH, fd, KTSTR_VC_ATTACH, &at, 0))
 		sx_count(SX_C_ATTACHES, 1);

@@ -16,7 +16,14 @@
  * order, whatever the reader's pauses; port 0 the same less what its
  * drop counter says gave way, each gap located from the pattern, which
  * names its own stream offsets.  Then read() must return 0.
+ *
+ * Every fourth round from the first is a trickle round: the VMM ends the
+ * session (DETACH or close) from a thread of its own while the guest goes
+ * on posting and port 1's reader trickles, so port 1 stays stalled with a
+ * reader making progress.  A final drain that follows the live guest
+ * never ends there; the watchdog sees the DETACH or close in flight.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -27,7 +34,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/virtio_console.h>
@@ -56,6 +65,23 @@
 #define IG_WAIT_NS		(5 * SX_NS_PER_SEC)
 #define IG_EOF_NS		(20 * SX_NS_PER_SEC)
 #define IG_NO_SESSION_NS	(2 * SX_NS_PER_SEC)
+
+/*
+ * Trickle rounds: the session ends IG_TRICKLE_LEAD_NS after the start,
+ * once port 1's host buffer is full (FIONREAD still for IG_FULL_NS while
+ * the guest posts; IG_FILL_NS at most); then the reader takes
+ * IG_TRICKLE_READ every IG_TRICKLE_US, for at most IG_TRICKLE_NS: past
+ * the watchdog's 10 s, so it is the watchdog that speaks, and bounded, so
+ * a drain that follows the reader ends once the guest is killed.
+ */
+#define IG_TRICKLE_EVERY	4u
+#define IG_TRICKLE_LEAD_NS	(1 * SX_NS_PER_SEC)
+/* The debug kernel under TCG on a busy host fills 2 MiB in 10 s or more. */
+#define IG_FILL_NS		(15 * SX_NS_PER_SEC)
+#define IG_FULL_NS		(200 * SX_NS_PER_MS)
+#define IG_TRICKLE_READ		4096u
+#define IG_TRICKLE_US		50000u
+#define IG_TRICKLE_NS		(12 * SX_NS_PER_SEC)
 
 /* A TX queue's two ring sets, one per epoch, then the other queues'. */
 static __u32 ig_txring(unsigned int port, unsigned int set)
@@ -110,6 +136,9 @@ struct ig_port {
 struct ig_ctl {
 	__u32 attached;
 	__u32 streaming;
+	__u32 trickle;			/* port 1's reader trickles */
+	__u32 full;			/* port 1's reader saw it full */
+	__u64 end_ms;			/* how long the trickle round's end took */
 	__u64 key[KTSTR_VC_NUM_PORTS];
 	struct ig_port port[KTSTR_VC_NUM_PORTS];
 };
@@ -133,6 +162,7 @@ struct ig_plan {
 	unsigned int slot;
 	unsigned int round;
 	enum ig_ending ending;
+	bool trickle;			/* ended by ig_ender_main() */
 	__u64 start_ns;
 	__u64 end_ns;			/* the guest's own end */
 	__u64 kill_ns;			/* the supervisor's SIGKILL */
@@ -175,6 +205,9 @@ struct ig_guest {
 	__u16 ctx_avail;
 	__u16 ctx_next;
 	struct sx_rng rng;
+	pthread_t ender;
+	__u32 ending;			/* the trickle round's end was called */
+	__u32 ended;			/* the trickle round's end returned */
 	bool failed;
 };
 
@@ -221,7 +254,8 @@ static void ig_kick(struct ig_guest *g, unsigned int q)
 	ssize_t n;
 
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (sx_chance(&g->rng, 100)) {
+	/* Not in a trickle round: the fd may be closed under the kick. */
+	if (!g->plan->trickle && sx_chance(&g->rng, 100)) {
 		sx_w32(g->fd, VIRTIO_MMIO_QUEUE_NOTIFY, q);
 		return;
 	}
@@ -442,13 +476,53 @@ static void ig_tx_start(struct ig_guest *g, struct ig_tx *t, unsigned int port)
 	t->broken = false;
 }
 
+/*
+ * An invariant first (virtio 1.2, 2.2.2): FEATURES_OK stays clear for a
+ * set with a bit the device never offered, or without VERSION_1.  This
+ * guest is its instance's only MMIO thread, so the read-back is exact.
+ */
+static int ig_features_refused(struct ig_guest *g)
+{
+	__u64 bad = VC_DEVICE_FEATURES & ~VC_F_VERSION_1;
+	__u32 status;
+	int err;
+
+	if (sx_chance(&g->rng, 500))
+		bad = VC_DEVICE_FEATURES | 1ull << sx_range(&g->rng, 40, 63);
+	err = sx_w32(g->fd, VIRTIO_MMIO_STATUS, 0);
+	if (!err)
+		err = ig_status(g, VC_S_ACK);
+	if (!err)
+		err = ig_status(g, VC_S_DRV);
+	if (!err)
+		err = sx_w32(g->fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	if (!err)
+		err = sx_w32(g->fd, VIRTIO_MMIO_DRIVER_FEATURES, (__u32)bad);
+	if (!err)
+		err = sx_w32(g->fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	if (!err)
+		err = sx_w32(g->fd, VIRTIO_MMIO_DRIVER_FEATURES, bad >> 32);
+	if (!err)
+		err = sx_w32(g->fd, VIRTIO_MMIO_STATUS, VC_S_FEAT);
+	if (!err)
+		err = sx_r32(g->fd, VIRTIO_MMIO_STATUS, &status);
+	if (!err && (status & VIRTIO_CONFIG_S_FEATURES_OK)) {
+		ig_guest_err(g, "FEATURES_OK accepted for features %#llx",
+			     (unsigned long long)bad);
+		return -EPROTO;
+	}
+	return err;
+}
+
 /* Reset, features, the six queues, DRIVER_OK and the handshake. */
 static int ig_device_start(struct ig_guest *g)
 {
 	unsigned int q, port;
 	int err;
 
-	err = sx_w32(g->fd, VIRTIO_MMIO_STATUS, 0);
+	err = ig_features_refused(g);
+	if (!err)
+		err = sx_w32(g->fd, VIRTIO_MMIO_STATUS, 0);
 	if (!err)
 		err = ig_status(g, VC_S_ACK);
 	if (!err)
@@ -671,9 +745,50 @@ static int ig_reset(struct ig_guest *g)
 	return ig_device_start(g);
 }
 
+/* A trickle round's guest posts until the session's end has returned. */
 static bool ig_over(const struct ig_guest *g)
 {
+	if (g->plan->trickle)
+		return __atomic_load_n(&g->ended, __ATOMIC_ACQUIRE);
 	return sx_now_ns() >= g->plan->end_ns || sx_stopping();
+}
+
+/*
+ * While a trickle round's DETACH is in flight, another VMM thread
+ * registers a kick fd again: once the session has begun to end it must
+ * be refused (ENOTCONN), or its wait entry outlives the instance.
+ */
+static void ig_rekick(struct ig_guest *g)
+{
+	struct ktstr_vc_kick kick = {
+		.queue = KTSTR_VC_Q_PORT1_TX,
+		.fd = g->kick_fd[KTSTR_VC_Q_PORT1_TX],
+	};
+
+	if (g->plan->ending != IG_END_DETACH ||
+	    !__atomic_load_n(&g->ending, __ATOMIC_ACQUIRE))
+		return;
+	sx_ioctl(SX_K_KICK_FD, g->fd, KTSTR_VC_SET_KICK_FD, &kick, 0);
+}
+
+/*
+ * Then the instance is freed and a fresh one takes its memory, and every
+ * kick fd is signalled: a wait entry left behind calls through freed
+ * memory (KASAN), or through the new instance's zeroes (an oops).
+ */
+static void ig_kick_after_free(struct ig_guest *g)
+{
+	unsigned int q;
+	__u64 one = 1;
+	int fresh;
+
+	sx_ctrl_close(g->fd);
+	fresh = sx_ctrl_open();
+	for (q = 0; q < KTSTR_VC_NUM_QUEUES; q++)
+		if (write(g->kick_fd[q], &one, sizeof(one)) < 0)
+			sx_info("kick eventfd: %s", sx_errno_name(errno));
+	if (fresh >= 0)
+		sx_ctrl_close(fresh);
 }
 
 static void ig_stream(struct ig_guest *g)
@@ -701,10 +816,76 @@ static void ig_stream(struct ig_guest *g)
 				ig_notify(g, t);
 			ig_stall_check(g, t);
 		}
+		if (g->plan->trickle)
+			ig_rekick(g);
 		if (poll(&pfd, 1, 2) > 0 &&
 		    read(g->call_fd, &calls, sizeof(calls)) < 0)
 			sx_info("call eventfd: %s", sx_errno_name(errno));
 	}
+}
+
+/* Field 19 of /proc/PID/stat, nice: the 17th after the comm. */
+#define IG_STAT_NICE	"%*s %*s %*s %*s %*s %*s %*s %*s " \
+			"%*s %*s %*s %*s %*s %*s %*s %*s %d"
+
+/* Thread pid's nice if it is slot's worker (ktstr-vc<slot>), else 99. */
+static int ig_worker_nice(const char *pid, unsigned int slot)
+{
+	char path[300], want[32], comm[32] = "", stat[512] = "";
+	const char *p;
+	int nice = 99;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%s/comm", pid);
+	snprintf(want, sizeof(want), "ktstr-vc%u\n", slot);
+	f = fopen(path, "r");
+	if (!f)
+		return nice;
+	if (!fgets(comm, sizeof(comm), f) || strcmp(comm, want)) {
+		fclose(f);
+		return nice;
+	}
+	fclose(f);
+	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return nice;
+	if (fgets(stat, sizeof(stat), f)) {
+		/* After the comm, which may hold anything but its last ')'. */
+		p = strrchr(stat, ')');
+		if (!p || sscanf(p + 1, IG_STAT_NICE, &nice) != 1)
+			nice = 99;
+	}
+	fclose(f);
+	return nice;
+}
+
+/*
+ * An invariant: ATTACH gives the worker the VMM's nice (its cgroups and
+ * CPUs as well, which the kselftests check).  Any worker of the slot at
+ * our nice will do: the last session's may still be ending.
+ */
+static void ig_worker_check(struct ig_guest *g)
+{
+	int ours = getpriority(PRIO_PROCESS, 0), seen = 99, nice = 99;
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		nice = ig_worker_nice(e->d_name, g->plan->slot);
+		if (nice == ours)
+			break;
+		if (nice != 99)
+			seen = nice;
+	}
+	closedir(d);
+	if (nice != ours && seen != 99)
+		ig_guest_err(g, "the worker ktstr-vc%u runs at nice %d, its VMM at %d",
+			     g->plan->slot, seen, ours);
 }
 
 static int ig_attach(struct ig_guest *g)
@@ -723,6 +904,7 @@ static int ig_attach(struct ig_guest *g)
 	if (!err) {
 		sx_count(SX_C_ATTACHES, 1);
 		__atomic_store_n(&g->ctl->attached, 1, __ATOMIC_RELEASE);
+		ig_worker_check(g);
 	}
 	return err;
 }
@@ -766,6 +948,48 @@ static int ig_session(struct ig_guest *g)
 	return err;
 }
 
+static void ig_end_session(struct ig_guest *g)
+{
+	int err;
+
+	switch (g->plan->ending) {
+	case IG_END_CLOSE:
+		sx_ctrl_close(g->fd);
+		break;
+	case IG_END_DETACH:
+		err = sx_ioctl(SX_K_DETACH, g->fd, KTSTR_VC_DETACH, NULL, 0);
+		if (err)
+			ig_guest_err(g, "DETACH: %s", sx_errno_name(err));
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * A trickle round's VMM thread: once port 1 is full (or 15 s later) it
+ * ends the session while the main thread, the vCPU, goes on posting.
+ */
+static void *ig_ender_main(void *arg)
+{
+	struct ig_guest *g = arg;
+	__u64 full_by = g->plan->end_ns + IG_FILL_NS, t0;
+
+	sx_hb_claim(g->plan->slot, SX_R_IEND, "iender");
+	while (!sx_stopping() &&
+	       (sx_now_ns() < g->plan->end_ns ||
+		(!__atomic_load_n(&g->ctl->full, __ATOMIC_ACQUIRE) &&
+		 sx_now_ns() < full_by)))
+		sx_sleep_us(10000);
+	__atomic_store_n(&g->ending, 1, __ATOMIC_RELEASE);
+	t0 = sx_now_ns();
+	ig_end_session(g);
+	g->ctl->end_ms = (sx_now_ns() - t0) / SX_NS_PER_MS;
+	__atomic_store_n(&g->ctl->trickle, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&g->ended, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
 static int ig_guest_main(const struct ig_plan *plan, struct ig_ctl *ctl,
 			 __u8 *ram)
 {
@@ -777,6 +1001,8 @@ static int ig_guest_main(const struct ig_plan *plan, struct ig_ctl *ctl,
 	g.ctl = ctl;
 	g.ram = ram;
 	sx_rng_init(&g.rng, plan->stream);
+	/* Not 0, the kernel's default: the worker must have taken ours. */
+	setpriority(PRIO_PROCESS, 0, 1 + plan->round % 3);
 	err = ig_session(&g);
 	if (err) {
 		sx_err("integrity guest setup: %s", sx_errno_name(err));
@@ -787,20 +1013,15 @@ static int ig_guest_main(const struct ig_plan *plan, struct ig_ctl *ctl,
 	if (ig_device_start(&g))
 		return 3;
 	__atomic_store_n(&ctl->streaming, 1, __ATOMIC_RELEASE);
-	ig_stream(&g);
-
-	switch (plan->ending) {
-	case IG_END_CLOSE:
-		sx_ctrl_close(g.fd);
-		break;
-	case IG_END_DETACH:
-		err = sx_ioctl(SX_K_DETACH, g.fd, KTSTR_VC_DETACH, NULL, 0);
-		if (err)
-			ig_guest_err(&g, "DETACH: %s", sx_errno_name(err));
-		break;
-	default:
-		break;
+	if (plan->trickle && pthread_create(&g.ender, NULL, ig_ender_main, &g)) {
+		sx_err("integrity guest: no thread for the session's end");
+		return 5;
 	}
+	ig_stream(&g);
+	if (!plan->trickle)
+		ig_end_session(&g);
+	else if (!pthread_join(g.ender, NULL) && plan->ending == IG_END_DETACH)
+		ig_kick_after_free(&g);
 	return g.failed ? 4 : 0;
 }
 
@@ -818,6 +1039,8 @@ struct ig_reader {
 	__u64 gaps;			/* port 0: bytes found missing */
 	__u64 drop0;			/* GET_DROPPED when the round began */
 	__u64 stalls;
+	__u64 still_ns;			/* trickle: since FIONREAD was pending */
+	int pending;
 	__u32 stop;
 	__u32 eof;
 	bool bad;
@@ -833,6 +1056,7 @@ struct ig_slot {
 	__u8 *ram;
 	struct sx_rng rng;
 	unsigned int round;
+	__u64 trickle_until;		/* port 1's reader trickles until */
 	struct ig_reader rd[KTSTR_VC_NUM_PORTS];
 };
 
@@ -842,6 +1066,7 @@ static struct {
 	__u64 deadline;			/* atomic: cut short by setting 0 */
 	__u32 running;			/* atomic: round runners alive */
 	__u32 cut;			/* atomic: kill the guests now */
+	int full_bytes;			/* port 1 holds this much when stalled */
 	struct sx_integrity_result res;
 	struct ig_slot slot[SX_MAX_SLOTS];
 } ig = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -941,22 +1166,67 @@ static void ig_reader_check(struct ig_reader *r, size_t n)
 	r->bad = true;
 }
 
+static bool ig_reader_trickles(const struct ig_reader *r)
+{
+	return r->port == 1 &&
+	       __atomic_load_n(&r->s->ctl->trickle, __ATOMIC_ACQUIRE) &&
+	       sx_now_ns() < r->s->trickle_until;
+}
+
+/*
+ * A trickle round's port-1 reader: nothing until the host buffer is full
+ * (FIONREAD still while the guest posts: port 1 stalled), which it tells
+ * the guest, then a little at a time: room for a chain now and then,
+ * never enough to catch up.  How much to read now, 0 for nothing.
+ */
+static size_t ig_reader_trickle(struct ig_reader *r)
+{
+	struct ig_ctl *ctl = r->s->ctl;
+	int pending;
+
+	sx_sleep_us(IG_TRICKLE_US);
+	if (__atomic_load_n(&ctl->full, __ATOMIC_ACQUIRE))
+		return IG_TRICKLE_READ;
+	if (sx_ioctl(SX_K_PORT_IOCTL, r->fd, FIONREAD, &pending, 0))
+		return 0;
+	if (pending != r->pending) {
+		r->pending = pending;
+		r->still_ns = sx_now_ns();
+	} else if (pending && pending >= ig.full_bytes &&
+		   sx_now_ns() - r->still_ns >= IG_FULL_NS) {
+		__atomic_store_n(&ctl->full, 1, __ATOMIC_RELEASE);
+	}
+	return 0;
+}
+
+/* Normally: pause now and then, wait for bytes, read any amount. */
+static size_t ig_reader_next(struct ig_reader *r)
+{
+	struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
+
+	if (ig_reader_trickles(r))
+		return ig_reader_trickle(r);
+	ig_reader_pause(r);
+	sx_begin(SX_K_PORT_POLL, SX_F_WAIT);
+	sx_end(SX_K_PORT_POLL, poll(&pfd, 1, 100) < 0 ? errno : 0, SX_F_WAIT);
+	return sx_range(&r->rng, 64, IG_READ_MAX);
+}
+
 static void *ig_reader_main(void *arg)
 {
 	struct ig_reader *r = arg;
-	struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
+	size_t len;
 	ssize_t n;
 	int err;
 
 	sx_hb_claim(r->s->slot, r->port ? SX_R_IREAD1 : SX_R_IREAD0,
 		    r->port ? "ireader1" : "ireader0");
 	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
-		ig_reader_pause(r);
-		sx_begin(SX_K_PORT_POLL, SX_F_WAIT);
-		sx_end(SX_K_PORT_POLL, poll(&pfd, 1, 100) < 0 ? errno : 0,
-		       SX_F_WAIT);
+		len = ig_reader_next(r);
+		if (!len)
+			continue;
 		sx_begin(SX_K_PORT_READ, 0);
-		n = read(r->fd, r->buf, sx_range(&r->rng, 64, IG_READ_MAX));
+		n = read(r->fd, r->buf, len);
 		err = sx_end(SX_K_PORT_READ, n < 0 ? errno : 0, 0);
 		if (!n) {
 			__atomic_store_n(&r->eof, 1, __ATOMIC_RELEASE);
@@ -1006,6 +1276,25 @@ static int ig_reader_open(struct ig_slot *s, unsigned int port, __u8 *buf)
 	return -ETIMEDOUT;
 }
 
+/*
+ * Scheduled, not drawn, so every run has them from its first seconds:
+ * rounds 1, 5, 9, ... of each slot, ending by DETACH and close in turn.
+ */
+static void ig_plan_trickle(struct ig_slot *s, struct ig_plan *p)
+{
+	if (s->round % IG_TRICKLE_EVERY != 1)
+		return;
+	p->trickle = true;
+	p->ending = (s->slot + s->round / IG_TRICKLE_EVERY) % 2 ?
+		    IG_END_CLOSE : IG_END_DETACH;
+	p->end_ns = p->start_ns + IG_TRICKLE_LEAD_NS;
+	p->kill_ns = 0;
+	p->reset_ns[0] = 0;
+	p->reset_ns[1] = 0;
+	s->trickle_until = p->end_ns + IG_FILL_NS + IG_TRICKLE_NS;
+	s->ctl->trickle = 1;
+}
+
 static void ig_plan_round(struct ig_slot *s, struct ig_plan *p, __u64 left)
 {
 	static const __u32 nums[] = { 16, 32, 64, 128, 256 };
@@ -1053,6 +1342,7 @@ static void ig_plan_round(struct ig_slot *s, struct ig_plan *p, __u64 left)
 		s->ctl->port[port].ep[0].num =
 			nums[sx_below(&s->rng, ARRAY_SIZE(nums))];
 	}
+	ig_plan_trickle(s, p);
 }
 
 static pid_t ig_fork_guest(struct ig_slot *s, const struct ig_plan *p)
@@ -1073,6 +1363,12 @@ static pid_t ig_fork_guest(struct ig_slot *s, const struct ig_plan *p)
 	return pid;
 }
 
+/* A trickle round's guest may wait IG_FILL_NS for port 1 to fill. */
+static __u64 ig_guest_due(const struct ig_plan *p)
+{
+	return p->end_ns + (p->trickle ? IG_FILL_NS : 0) + IG_EOF_NS;
+}
+
 /* Kill when the plan says (or the phase is cut short); reap. */
 static int ig_wait_guest(struct ig_slot *s, const struct ig_plan *p,
 			 pid_t pid, bool *killed)
@@ -1087,8 +1383,8 @@ static int ig_wait_guest(struct ig_slot *s, const struct ig_plan *p,
 		now = sx_now_ns();
 		if (!*killed && ((p->kill_ns && now >= p->kill_ns) ||
 				 __atomic_load_n(&ig.cut, __ATOMIC_ACQUIRE) ||
-				 now >= p->end_ns + IG_EOF_NS)) {
-			if (now >= p->end_ns + IG_EOF_NS)
+				 now >= ig_guest_due(p))) {
+			if (now >= ig_guest_due(p))
 				ig_round_err(s, SX_I_LIVE,
 					     "the guest was still running %llu s after its end",
 					     IG_EOF_NS / SX_NS_PER_SEC);
@@ -1232,8 +1528,9 @@ static void ig_verify(struct ig_slot *s, const struct ig_plan *p,
 	ig.res.unconsumed += left[0] + left[1];
 	ig.res.stalls += s->rd[0].stalls + s->rd[1].stalls;
 	pthread_mutex_unlock(&ig.lock);
-	sx_info("integrity slot %u round %u: %s after %.2f s; port 1 %llu bytes, port 0 %llu read + %llu dropped; %llu chains left unconsumed",
+	sx_info("integrity slot %u round %u: %s%s after %.2f s; port 1 %llu bytes, port 0 %llu read + %llu dropped; %llu chains left unconsumed",
 		s->slot, s->round, killed ? "SIGKILL" : ig_ending_names[p->ending],
+		p->trickle ? " (trickle)" : "",
 		(double)(sx_now_ns() - p->start_ns) / SX_NS_PER_SEC,
 		(unsigned long long)s->rd[1].got,
 		(unsigned long long)s->rd[0].got,
@@ -1289,6 +1586,23 @@ static void ig_readers_close(struct ig_slot *s)
 		close(s->rd[port].fd);
 }
 
+/* The reader reads at full speed again; the totals of trickle rounds. */
+static void ig_trickle_done(struct ig_slot *s, const struct ig_plan *p)
+{
+	struct ig_ctl *ctl = s->ctl;
+
+	__atomic_store_n(&ctl->trickle, 0, __ATOMIC_RELEASE);
+	if (!p->trickle || !__atomic_load_n(&ctl->streaming, __ATOMIC_ACQUIRE))
+		return;
+	pthread_mutex_lock(&ig.lock);
+	ig.res.trickle_rounds++;
+	if (!ctl->full)
+		ig.res.trickle_unfilled++;
+	if (ctl->end_ms > ig.res.trickle_end_max_ms)
+		ig.res.trickle_end_max_ms = ctl->end_ms;
+	pthread_mutex_unlock(&ig.lock);
+}
+
 /* One round; -1 if the slot cannot go on (a guest that will not die). */
 static int ig_round(struct ig_slot *s, __u64 left)
 {
@@ -1311,6 +1625,7 @@ static int ig_round(struct ig_slot *s, __u64 left)
 		ig_readers_stop(s);
 		return -1;
 	}
+	ig_trickle_done(s, &plan);
 	if (!__atomic_load_n(&s->ctl->attached, __ATOMIC_ACQUIRE)) {
 		/* Gone before ATTACH, or just after: EOF only if after. */
 		eof = ig_wait_eof(s, IG_NO_SESSION_NS);
@@ -1349,10 +1664,31 @@ static void *ig_slot_main(void *arg)
 	return NULL;
 }
 
+/*
+ * A stalled port 1 holds more than its buffer less the largest chain: a
+ * pause of the guest (a busy host) is not taken for one.  0 if unknown.
+ */
+static int ig_full_bytes(void)
+{
+	const char *path = "/sys/module/ktstr_vconsole/parameters/tx_buf_size";
+	int size = 0, chain = IG_SEGS_MAX * IG_SEG_MAX;
+	FILE *f = fopen(path, "r");
+
+	if (f) {
+		if (fscanf(f, "%d", &size) != 1)
+			size = 0;
+		fclose(f);
+	}
+	return size > chain ? size - chain : 0;
+}
+
 void sx_integrity_start(unsigned int nslots, __u64 secs)
 {
 	unsigned int i, port;
 
+	ig.full_bytes = ig_full_bytes();
+	sx_info("integrity: trickle rounds take port 1 as full at %d bytes",
+		ig.full_bytes);
 	ig.nslots = nslots;
 	ig.deadline = sx_now_ns() + secs * SX_NS_PER_SEC;
 	for (i = 0; i < nslots; i++) {

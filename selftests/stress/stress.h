@@ -115,6 +115,7 @@ enum sx_role {
 	SX_R_IREAD0,
 	SX_R_IREAD1,
 	SX_R_IROUND,
+	SX_R_IEND,
 	SX_HB_PER_SLOT
 };
 
@@ -299,6 +300,9 @@ struct sx_integrity_result {
 	unsigned int end_rounds;
 	unsigned int no_session;
 	unsigned int resets;
+	unsigned int trickle_rounds;
+	unsigned int trickle_unfilled;
+	__u64 trickle_end_max_ms;
 	__u64 port1_bytes;
 	__u64 port0_bytes;
 	__u64 port0_gaps;
