@@ -476,6 +476,28 @@ static void ig_tx_start(struct ig_guest *g, struct ig_tx *t, unsigned int port)
 	t->broken = false;
 }
 
+/* From reset to the driver's features written, FEATURES_OK not yet. */
+static int ig_features_write(struct ig_guest *g, __u64 features)
+{
+	int err = sx_w32(g->fd, VIRTIO_MMIO_STATUS, 0);
+
+	if (!err)
+		err = ig_status(g, VC_S_ACK);
+	if (!err)
+		err = ig_status(g, VC_S_DRV);
+	if (!err)
+		err = sx_w32(g->fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	if (!err)
+		err = sx_w32(g->fd, VIRTIO_MMIO_DRIVER_FEATURES,
+			     (__u32)features);
+	if (!err)
+		err = sx_w32(g->fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	if (!err)
+		err = sx_w32(g->fd, VIRTIO_MMIO_DRIVER_FEATURES,
+			     (__u32)(features >> 32));
+	return err;
+}
+
 /*
  * An invariant first (virtio 1.2, 2.2.2): FEATURES_OK stays clear for a
  * set with a bit the device never offered, or without VERSION_1.  This
@@ -489,19 +511,7 @@ static int ig_features_refused(struct ig_guest *g)
 
 	if (sx_chance(&g->rng, 500))
 		bad = VC_DEVICE_FEATURES | 1ull << sx_range(&g->rng, 40, 63);
-	err = sx_w32(g->fd, VIRTIO_MMIO_STATUS, 0);
-	if (!err)
-		err = ig_status(g, VC_S_ACK);
-	if (!err)
-		err = ig_status(g, VC_S_DRV);
-	if (!err)
-		err = sx_w32(g->fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	if (!err)
-		err = sx_w32(g->fd, VIRTIO_MMIO_DRIVER_FEATURES, (__u32)bad);
-	if (!err)
-		err = sx_w32(g->fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	if (!err)
-		err = sx_w32(g->fd, VIRTIO_MMIO_DRIVER_FEATURES, bad >> 32);
+	err = ig_features_write(g, bad);
 	if (!err)
 		err = sx_w32(g->fd, VIRTIO_MMIO_STATUS, VC_S_FEAT);
 	if (!err)
@@ -522,21 +532,7 @@ static int ig_device_start(struct ig_guest *g)
 
 	err = ig_features_refused(g);
 	if (!err)
-		err = sx_w32(g->fd, VIRTIO_MMIO_STATUS, 0);
-	if (!err)
-		err = ig_status(g, VC_S_ACK);
-	if (!err)
-		err = ig_status(g, VC_S_DRV);
-	if (!err)
-		err = sx_w32(g->fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	if (!err)
-		err = sx_w32(g->fd, VIRTIO_MMIO_DRIVER_FEATURES,
-			     (__u32)VC_DEVICE_FEATURES);
-	if (!err)
-		err = sx_w32(g->fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	if (!err)
-		err = sx_w32(g->fd, VIRTIO_MMIO_DRIVER_FEATURES,
-			     (__u32)(VC_DEVICE_FEATURES >> 32));
+		err = ig_features_write(g, VC_DEVICE_FEATURES);
 	if (!err)
 		err = ig_status(g, VC_S_FEAT);
 	for (q = 0; !err && q < KTSTR_VC_NUM_QUEUES; q++) {
