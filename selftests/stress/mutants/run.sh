@@ -25,7 +25,9 @@ SECS=${4:-60}
 
 patch=
 if [[ $MUTANT != none ]]; then
-	patch=$(ls "$HERE/$MUTANT"*.patch 2> /dev/null | head -n 1)
+	for p in "$HERE/$MUTANT"*.patch; do
+		[[ -e $p ]] && { patch=$p; break; }
+	done
 	[[ -n $patch ]] || { echo "no mutant $MUTANT in $HERE" >&2; exit 2; }
 	MUTANT=$(basename "$patch" .patch)
 fi
