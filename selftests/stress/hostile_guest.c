@@ -1877,9 +1877,10 @@ static void *hg_stats(void *arg)
 {
 	struct sx_slot_stats *ss = &sx->stats[hg.slot];
 	struct sx_rng *r = arg;
-	struct ktstr_vc_stats st;
+	struct ktstr_vc_stats st, prev;
 	struct ktstr_vc_info info;
-	__u32 gen, last_gen = 0;
+	__u32 gen, last_gen = 0, prev_gen = 0;
+	bool have_prev = false;
 	int fd;
 
 	while (!hg_stopping()) {
@@ -1910,6 +1911,11 @@ static void *hg_stats(void *arg)
 			       (unsigned long long)info.device_features);
 		if (!sx_ioctl(SX_K_GET_STATS, fd, KTSTR_VC_GET_STATS, &st, 0) &&
 		    __atomic_load_n(&hg.fd_gen, __ATOMIC_ACQUIRE) == gen) {
+			if (have_prev && prev_gen == gen)
+				sx_weights_check(hg.slot, &prev, &st);
+			prev = st;
+			prev_gen = gen;
+			have_prev = true;
 			ss->cur = st;
 			ss->valid = 1;
 		}

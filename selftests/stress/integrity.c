@@ -208,6 +208,9 @@ struct ig_guest {
 	pthread_t ender;
 	__u32 ending;			/* the trickle round's end was called */
 	__u32 ended;			/* the trickle round's end returned */
+	struct ktstr_vc_stats stats;	/* the last GET_STATS, if stats_valid */
+	bool stats_valid;
+	__u64 stats_due;		/* when ig_weights_watch() reads again */
 	bool failed;
 };
 
@@ -787,6 +790,27 @@ static void ig_kick_after_free(struct ig_guest *g)
 		sx_ctrl_close(fresh);
 }
 
+/*
+ * Issue 8's weights, read off the counters (sx_weights_check()): a stall
+ * of port 1's reader leaves a full ring that one run must not take
+ * whole.  Not in a trickle round, whose other thread closes the fd.
+ */
+static void ig_weights_watch(struct ig_guest *g)
+{
+	struct ktstr_vc_stats now;
+
+	if (g->plan->trickle || sx_now_ns() < g->stats_due)
+		return;
+	g->stats_due = sx_now_ns() + 100 * SX_NS_PER_MS;
+	if (sx_ioctl(SX_K_GET_STATS, g->fd, KTSTR_VC_GET_STATS, &now, 0))
+		return;
+	if (g->stats_valid &&
+	    !sx_weights_check(g->plan->slot, &g->stats, &now))
+		g->failed = true;
+	g->stats = now;
+	g->stats_valid = true;
+}
+
 static void ig_stream(struct ig_guest *g)
 {
 	struct pollfd pfd = { .fd = g->call_fd, .events = POLLIN };
@@ -814,6 +838,7 @@ static void ig_stream(struct ig_guest *g)
 		}
 		if (g->plan->trickle)
 			ig_rekick(g);
+		ig_weights_watch(g);
 		if (poll(&pfd, 1, 2) > 0 &&
 		    read(g->call_fd, &calls, sizeof(calls)) < 0)
 			sx_info("call eventfd: %s", sx_errno_name(errno));

@@ -33,6 +33,9 @@
 /* A process told to stop, or killed, must be gone within this. */
 #define SX_EXIT_NS		(20 * SX_NS_PER_SEC)
 #define SX_ERRNO_MAX		134
+/* The most chains one run of a queue takes (vconsole/vconsole.h). */
+#define SX_WEIGHT_PORT_CHAINS	64
+#define SX_WEIGHT_CTRL_CHAINS	32
 
 /* What a call was, for the totals by kind and errno. */
 enum sx_kind {
@@ -259,6 +262,8 @@ __printf(1, 2)
 void sx_info(const char *fmt, ...);
 __printf(1, 2)
 void sx_err(const char *fmt, ...);
+bool sx_weights_check(unsigned int slot, const struct ktstr_vc_stats *prev,
+		      const struct ktstr_vc_stats *now);
 
 /* Register access through the counted KTSTR_VC_MMIO. */
 int sx_mmio(int fd, __u32 offset, __u32 len, bool write, __u8 *data,

@@ -487,3 +487,31 @@ bool sx_pat_locate(const __u8 *buf, size_t len, __u64 key, __u64 lo,
 	}
 	return false;
 }
+
+/*
+ * A run takes at most its weight of chains, and GET_STATS reads the
+ * counters under the instance's lock, between runs: between two readings
+ * of one instance no queue can have returned more chains than its weight
+ * times its runs.  A run that never ends while a guest re-posts (issue 8)
+ * breaks it at once, however short the calls it blocks.
+ */
+bool sx_weights_check(unsigned int slot, const struct ktstr_vc_stats *prev,
+		      const struct ktstr_vc_stats *now)
+{
+	unsigned long long chains, runs, weight;
+	bool ok = true;
+	unsigned int q;
+
+	for (q = 0; q < KTSTR_VC_NUM_QUEUES; q++) {
+		chains = now->queue[q].chains - prev->queue[q].chains;
+		runs = now->queue[q].runs - prev->queue[q].runs;
+		weight = q == KTSTR_VC_Q_CTRL_RX || q == KTSTR_VC_Q_CTRL_TX ?
+			 SX_WEIGHT_CTRL_CHAINS : SX_WEIGHT_PORT_CHAINS;
+		if (chains <= weight * runs)
+			continue;
+		sx_err("slot %u queue %u: %llu chains returned in %llu runs, more than %llu a run",
+		       slot, q, chains, runs, weight);
+		ok = false;
+	}
+	return ok;
+}
