@@ -190,6 +190,7 @@ struct ig_tx {
 	__u64 progress_ns;
 	bool stall_said;
 	bool broken;
+	bool burst;			/* one-descriptor chains, many a kick */
 };
 
 struct ig_guest {
@@ -602,6 +603,8 @@ static bool ig_post(struct ig_guest *g, struct ig_tx *t)
 	__u64 len, at, posted;
 	unsigned int n, i;
 
+	if (t->burst && max)
+		max = 1;
 	if (!max || t->broken || (__u16)(t->avail_idx - t->last_used) >= t->num)
 		return false;
 	len = ig_chain_len(&g->rng, max);
@@ -791,6 +794,17 @@ static void ig_kick_after_free(struct ig_guest *g)
 }
 
 /*
+ * Now and then a ring of 128 or more takes a burst of one-descriptor
+ * chains before its kick, more than a run's weight of 64: without the
+ * weight one run would take them all (ig_weights_watch() sees it).
+ */
+static void ig_burst_pick(struct ig_guest *g, struct ig_tx *t)
+{
+	t->burst = t->num >= 2 * SX_WEIGHT_PORT_CHAINS &&
+		   t->free > SX_WEIGHT_PORT_CHAINS && sx_chance(&g->rng, 200);
+}
+
+/*
  * Issue 8's weights, read off the counters (sx_weights_check()): a stall
  * of port 1's reader leaves a full ring that one run must not take
  * whole.  Not in a trickle round, whose other thread closes the fd.
@@ -830,8 +844,10 @@ static void ig_stream(struct ig_guest *g)
 			struct ig_tx *t = &g->tx[port];
 
 			ig_reap(g, t);
-			for (k = 0; k < 16 && ig_post(g, t); k++)
+			ig_burst_pick(g, t);
+			for (k = 0; k < (t->burst ? t->num : 16) && ig_post(g, t); k++)
 				;
+			t->burst = false;
 			if (k)
 				ig_notify(g, t);
 			ig_stall_check(g, t);
