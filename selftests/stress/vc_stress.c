@@ -864,15 +864,16 @@ static const char * const vs_itest_names[SX_NR_ITESTS] = {
 };
 
 static void vs_integrity_tap(bool ran, const struct sx_integrity_result *res,
-			     __u64 hangs, __u64 unexpected)
+			     __u64 hangs, __u64 unexpected, __u64 errors)
 {
 	unsigned int t, fails;
 	const char *skip;
 
 	for (t = 0; t < SX_NR_ITESTS; t++) {
 		fails = res->fail[t];
+		/* A guest's broken invariant, even if it was killed after. */
 		if (t == SX_I_LIVE)
-			fails += hangs + unexpected;
+			fails += hangs + unexpected + errors;
 		skip = !ran ? "integrity mode not run" :
 		       t == SX_I_KILL && !res->kill_rounds ? "no round ended by SIGKILL" :
 		       t == SX_I_END && !res->end_rounds ? "no round ended by itself" :
@@ -1087,7 +1088,7 @@ int main(int argc, char **argv)
 		vs_hostile(nslots, hsecs);
 	vs_tick();
 
-	vs_integrity_tap(isecs, &ires, hangs, unexp);
+	vs_integrity_tap(isecs, &ires, hangs, unexp, t_int);
 	vs_info("hostile: errors %llu (unexpected errnos %llu, hangs %llu, crashes %llu)",
 		vs_c(SX_C_ERRORS) - t_int, vs_c(SX_C_UNEXPECTED) - unexp,
 		vs_c(SX_C_HANGS) - hangs, vs_c(SX_C_CRASHES));
