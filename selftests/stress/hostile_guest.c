@@ -1879,8 +1879,8 @@ static void *hg_stats(void *arg)
 	struct sx_rng *r = arg;
 	struct ktstr_vc_stats st, prev;
 	struct ktstr_vc_info info;
-	__u32 gen, last_gen = 0, prev_gen = 0;
-	bool have_prev = false;
+	__u32 gen, last_gen = 0;
+	bool have_prev = false;		/* prev is of the instance of last_gen */
 	int fd;
 
 	while (!hg_stopping()) {
@@ -1897,6 +1897,7 @@ static void *hg_stats(void *arg)
 			hg_stats_add(&ss->done, &ss->cur);
 			memset(&ss->cur, 0, sizeof(ss->cur));
 			last_gen = gen;
+			have_prev = false;
 		}
 		if (!sx_ioctl(SX_K_GET_INFO, fd, KTSTR_VC_GET_INFO, &info, 0) &&
 		    (info.abi_version != KTSTR_VC_ABI_VERSION ||
@@ -1911,10 +1912,9 @@ static void *hg_stats(void *arg)
 			       (unsigned long long)info.device_features);
 		if (!sx_ioctl(SX_K_GET_STATS, fd, KTSTR_VC_GET_STATS, &st, 0) &&
 		    __atomic_load_n(&hg.fd_gen, __ATOMIC_ACQUIRE) == gen) {
-			if (have_prev && prev_gen == gen)
+			if (have_prev)
 				sx_weights_check(hg.slot, &prev, &st);
 			prev = st;
-			prev_gen = gen;
 			have_prev = true;
 			ss->cur = st;
 			ss->valid = 1;

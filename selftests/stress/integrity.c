@@ -865,36 +865,33 @@ static void ig_stream(struct ig_guest *g)
 #define IG_STAT_NICE	"%*s %*s %*s %*s %*s %*s %*s %*s " \
 			"%*s %*s %*s %*s %*s %*s %*s %*s %d"
 
-/* Thread pid's nice if it is slot's worker (ktstr-vc<slot>), else 99. */
+/*
+ * Thread pid's nice if it is slot's worker (ktstr-vc<slot>), else 99:
+ * /proc/PID/stat has both, the comm in parentheses (it may hold
+ * anything but its last ')').
+ */
 static int ig_worker_nice(const char *pid, unsigned int slot)
 {
-	char path[300], want[32], comm[32] = "", stat[512] = "";
-	const char *p;
-	int nice = 99;
+	char path[300], want[32], stat[512] = "";
+	const char *comm, *end;
+	size_t len;
+	int nice;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%s/comm", pid);
-	snprintf(want, sizeof(want), "ktstr-vc%u\n", slot);
-	f = fopen(path, "r");
-	if (!f)
-		return nice;
-	if (!fgets(comm, sizeof(comm), f) || strcmp(comm, want)) {
-		fclose(f);
-		return nice;
-	}
-	fclose(f);
 	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
 	f = fopen(path, "r");
 	if (!f)
-		return nice;
-	if (fgets(stat, sizeof(stat), f)) {
-		/* After the comm, which may hold anything but its last ')'. */
-		p = strrchr(stat, ')');
-		if (!p || sscanf(p + 1, IG_STAT_NICE, &nice) != 1)
-			nice = 99;
-	}
+		return 99;
+	if (!fgets(stat, sizeof(stat), f))
+		stat[0] = 0;
 	fclose(f);
-	return nice;
+	len = snprintf(want, sizeof(want), "(ktstr-vc%u)", slot);
+	comm = strchr(stat, '(');
+	end = strrchr(stat, ')');
+	if (!comm || !end || (size_t)(end + 1 - comm) != len ||
+	    strncmp(comm, want, len))
+		return 99;
+	return sscanf(end + 1, IG_STAT_NICE, &nice) == 1 ? nice : 99;
 }
 
 /*

@@ -382,15 +382,14 @@ static bool vs_task_alive(pid_t pid, int tid)
 }
 
 /*
- * A call of a process that is exiting (its leader a zombie: killed, the
+ * A call that must not wait, of a process that is exiting (its leader a
+ * zombie: killed, the
  * other threads on their way out) is past its system call; what is left
  * is the exit, which on the debug kernel can take more than 10 s by
  * itself (exit_mmap, object debugging).  It gets the 20 s of an exit.
  */
 static __u64 vs_hang_ns(const struct sx_hb *hb)
 {
-	if (!hb->quick)
-		return SX_HANG_NS;
 	return vs_task_state(hb->pid, hb->pid) == 'Z' ? SX_EXIT_NS : SX_HANG_NS;
 }
 

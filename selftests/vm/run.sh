@@ -102,6 +102,7 @@ test_timeout=
 l1_timeout=
 init_append=
 l1_append=
+get_kernel=
 kfail=0
 stage_ok=1
 timings=
@@ -281,11 +282,12 @@ tally()
 	total_skip=$((total_skip + skip))
 }
 
-# pick_kernel NAME: ver, kdir, kbuild and the per-kernel settings for
-# NAME (a Debian series or debug); ver is empty when there is no such
-# kernel, and missing says why.
+# pick_kernel NAME: ver, kdir, kbuild, the stage that gets the kernel
+# and the per-kernel settings for NAME (a Debian series or debug); ver is
+# empty when there is no such kernel, and missing says why.
 pick_kernel()
 {
+	get_kernel=fetch_kernel
 	vm_timeout=$VM_TIMEOUT
 	test_timeout=$TEST_TIMEOUT
 	l1_timeout=$VMM_L1_TIMEOUT
@@ -295,6 +297,7 @@ pick_kernel()
 		ver=$(cat "$DEBUG_KERNEL/release" 2> /dev/null || true)
 		kdir=$DEBUG_KERNEL/root
 		kbuild=$DEBUG_KERNEL/obj
+		get_kernel=debug_kernel
 		vm_timeout=$DEBUG_VM_TIMEOUT
 		test_timeout=$DEBUG_TEST_TIMEOUT
 		l1_timeout=$DEBUG_VMM_L1_TIMEOUT
@@ -329,11 +332,7 @@ run_kernel()
 	mkdir -p "$VM_OUT/$ver"
 	: > "$VM_OUT/$ver/tap.log"
 	# Plain ifs: see stage().
-	if [[ $1 == debug ]]; then
-		stage kernel debug_kernel
-	else
-		stage kernel fetch_kernel
-	fi
+	stage kernel "$get_kernel"
 	if ((stage_ok)); then
 		stage module build_module
 		warnings=$(grep -c 'warning:' "$VM_OUT/$ver/module.log" || true)

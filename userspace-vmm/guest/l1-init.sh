@@ -200,6 +200,20 @@ case_usage()
 	done
 }
 
+# A kernel with kvm built in (the debug kernel) always has KVM: what is
+# left to miss is the node.
+nokvm_builtin()
+{
+	mv /dev/kvm /dev/.kvm-hidden
+	boot_l2 /l1/ktstr-vmm < /dev/null > /tmp/out 2>&1
+	st=$?
+	mv /dev/.kvm-hidden /dev/kvm
+	sed "s/^/vmm-test: # nokvm: /" /tmp/out
+	check "nokvm: kvm built in, no node: exit status 1" [ $st = 1 ]
+	check "nokvm: kvm built in, no node: asks whether udev runs" \
+		grep -q 'KVM is loaded but /dev/kvm is not there: is udev running?' /tmp/out
+}
+
 # Before kvm_amd: no /dev/kvm, and what to do about it.
 case_nokvm()
 {
@@ -271,20 +285,6 @@ sudo_server()
 # root; /usr/local/bin in its PATH, as on Debian) in /l1/qs, laid out as
 # the source tree after the build lines.  It loads the module (sudo
 # modprobe).
-# A kernel with kvm built in (the debug kernel) always has KVM: what is
-# left to miss is the node.
-nokvm_builtin()
-{
-	mv /dev/kvm /dev/.kvm-hidden
-	boot_l2 /l1/ktstr-vmm < /dev/null > /tmp/out 2>&1
-	st=$?
-	mv /dev/.kvm-hidden /dev/kvm
-	sed "s/^/vmm-test: # nokvm: /" /tmp/out
-	check "nokvm: kvm built in, no node: exit status 1" [ $st = 1 ]
-	check "nokvm: kvm built in, no node: asks whether udev runs" \
-		grep -q 'KVM is loaded but /dev/kvm is not there: is udev running?' /tmp/out
-}
-
 case_quickstart()
 {
 	say "# quickstart: the README's lines, as ktstr (uid 1000, group kvm):"
