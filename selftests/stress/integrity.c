@@ -83,6 +83,25 @@
 #define IG_TRICKLE_US		50000u
 #define IG_TRICKLE_NS		(12 * SX_NS_PER_SEC)
 
+/*
+ * Host bytes for the guest, written on port 1 around a reset
+ * (ig_stale_write(), ig_fresh_check()): port 1's one RX chain takes
+ * them at IG_RXBUF, past the TX data.
+ */
+#define IG_RXBUF		0x1200000u
+#define IG_HOST_MAX		4096u
+#define IG_STALE_BYTE		0xee
+#define IG_FRESH_BYTE		0x11
+_Static_assert(IG_RINGS_END + 2 * IG_NUM_MAX * IG_SEG_MAX <= IG_RXBUF &&
+	       IG_RXBUF + IG_HOST_MAX <= IG_RAM, "guest RAM layout");
+
+/* ig_poll_swap()'s table: one page past the RAM, so no ring is in it. */
+#define IG_SWAP_GPA		(IG_GPA + IG_RAM)
+#define IG_SWAP_SIZE		4096u
+#define IG_SWAP_LOOK_NS		(500 * SX_NS_PER_MS)
+#define IG_SWAP_TRIES		8u
+#define IG_SWAP_EVERY_NS	(100 * SX_NS_PER_MS)
+
 /* A TX queue's two ring sets, one per epoch, then the other queues'. */
 static __u32 ig_txring(unsigned int port, unsigned int set)
 {
@@ -167,6 +186,7 @@ struct ig_plan {
 	__u64 end_ns;			/* the guest's own end */
 	__u64 kill_ns;			/* the supervisor's SIGKILL */
 	__u64 reset_ns[2];		/* 0: none */
+	__u64 swap_ns;			/* ig_poll_swap(), 0: none */
 	__u64 stream;			/* the guest's PRNG stream */
 };
 
@@ -212,6 +232,11 @@ struct ig_guest {
 	struct ktstr_vc_stats stats;	/* the last GET_STATS, if stats_valid */
 	bool stats_valid;
 	__u64 stats_due;		/* when ig_weights_watch() reads again */
+	int port1_w;			/* port 1 written as the host, or -1 */
+	int kmsg;			/* /dev/kmsg until ig_klog_check(), or -1 */
+	void *swap_page;		/* ig_poll_swap()'s one region */
+	unsigned int swaps;		/* ig_poll_swap()'s tries */
+	bool swapped;
 	bool failed;
 };
 
@@ -503,6 +528,49 @@ static int ig_features_write(struct ig_guest *g, __u64 features)
 }
 
 /*
+ * Issue 8's rate limit, per instance: the first refusal below is the
+ * instance's first line, so it is in the kernel log, however fast the
+ * flooder's slot (flood.c) has its lines refused meanwhile; a limit
+ * shared by all instances would be the flooder's.
+ */
+static void ig_klog_check(struct ig_guest *g)
+{
+	__u64 end = sx_now_ns() + IG_WAIT_NS;
+	char want[80], rec[1024];
+	bool overrun = false;
+	const char *msg;
+	ssize_t n;
+
+	snprintf(want, sizeof(want), "ktstr_vconsole: slot %u: FEATURES_OK refused",
+		 g->plan->slot);
+	while (sx_now_ns() < end) {
+		n = read(g->kmsg, rec, sizeof(rec) - 1);
+		if (n < 0) {
+			/* EPIPE: records lost to the ring; go on after them. */
+			overrun |= errno == EPIPE;
+			if (errno != EPIPE)
+				sx_sleep_us(1000);
+			continue;
+		}
+		rec[n] = '\0';
+		msg = strchr(rec, ';');
+		if (msg && !strncmp(msg + 1, want, strlen(want))) {
+			sx_count(SX_C_KLOG_CHECKS, 1);
+			goto out;
+		}
+	}
+	if (overrun)
+		sx_info("slot %u: kernel log records lost, its refusal not looked for",
+			g->plan->slot);
+	else
+		ig_guest_err(g, "slot %u: FEATURES_OK refused, but no line '%s' in the kernel log within %llu s",
+			     g->plan->slot, want, IG_WAIT_NS / SX_NS_PER_SEC);
+out:
+	close(g->kmsg);
+	g->kmsg = -1;
+}
+
+/*
  * An invariant first (virtio 1.2, 2.2.2): FEATURES_OK stays clear for a
  * set with a bit the device never offered, or without VERSION_1.  This
  * guest is its instance's only MMIO thread, so the read-back is exact.
@@ -516,6 +584,9 @@ static int ig_features_refused(struct ig_guest *g)
 	if (sx_chance(&g->rng, 500))
 		bad = VC_DEVICE_FEATURES | 1ull << sx_range(&g->rng, 40, 63);
 	err = ig_features_write(g, bad);
+	/* Only what the kernel logs from here on. */
+	if (g->kmsg >= 0)
+		lseek(g->kmsg, 0, SEEK_END);
 	if (!err)
 		err = sx_w32(g->fd, VIRTIO_MMIO_STATUS, VC_S_FEAT);
 	if (!err)
@@ -525,6 +596,8 @@ static int ig_features_refused(struct ig_guest *g)
 			     (unsigned long long)bad);
 		return -EPROTO;
 	}
+	if (!err && g->kmsg >= 0)
+		ig_klog_check(g);
 	return err;
 }
 
@@ -708,6 +781,101 @@ static __u64 ig_epoch_end(const struct ig_epoch *ep, __u64 n)
 	return c->off + c->len;
 }
 
+static int ig_rx_discarded(struct ig_guest *g, __u64 *n)
+{
+	struct ktstr_vc_stats st;
+	int err;
+
+	err = sx_ioctl(SX_K_GET_STATS, g->fd, KTSTR_VC_GET_STATS, &st, 0);
+	*n = st.rx_discarded;
+	return err;
+}
+
+/* Write len bytes of c on port 1 as the host: how many went in. */
+static size_t ig_host_write(struct ig_guest *g, __u8 c, size_t len)
+{
+	__u8 buf[IG_HOST_MAX];
+	ssize_t n;
+
+	memset(buf, c, len);
+	sx_begin(SX_K_PORT_WRITE, 0);
+	n = write(g->port1_w, buf, len);
+	sx_end(SX_K_PORT_WRITE, n < 0 ? errno : 0, 0);
+	return n > 0 ? n : 0;
+}
+
+/*
+ * Issue 8's reset rule, first half: host bytes queued for a running
+ * guest are gone with its reset, counted in rx_discarded.  Port 1's RX
+ * ring holds no chain here (ig_fresh_check() fills the one it posts),
+ * so what is written now stays queued until the reset.
+ */
+static size_t ig_stale_write(struct ig_guest *g, __u64 *discarded)
+{
+	if (g->port1_w < 0 || g->plan->trickle ||
+	    ig_rx_discarded(g, discarded))
+		return 0;
+	return ig_host_write(g, IG_STALE_BYTE,
+			     sx_range(&g->rng, 1, IG_HOST_MAX));
+}
+
+static void ig_stale_gone(struct ig_guest *g, size_t stale, __u64 before)
+{
+	__u64 now;
+
+	if (!stale || ig_rx_discarded(g, &now))
+		return;
+	if (now - before != stale)
+		ig_guest_err(g, "slot %u reset: %zu host bytes were queued for the guest, rx_discarded moved by %llu",
+			     g->plan->slot, stale,
+			     (unsigned long long)(now - before));
+}
+
+/*
+ * The second half: the driver that comes up after the reset gets the
+ * bytes written since, and none from before.  One chain of exactly
+ * their size, so that a stale byte kept would take a fresh one's place.
+ */
+static void ig_fresh_check(struct ig_guest *g)
+{
+	__u32 ring = ig_qring(KTSTR_VC_Q_PORT1_RX);
+	struct vring_desc *d = ig_desc(g->ram, ring);
+	struct vring_used *u = ig_used(g->ram, ring);
+	__u64 end = sx_now_ns() + IG_WAIT_NS;
+	__u8 *buf = g->ram + IG_RXBUF;
+	__u16 avail = 0;
+	size_t len, i;
+
+	if (g->port1_w < 0 || g->plan->trickle)
+		return;
+	len = sx_range(&g->rng, 1, IG_HOST_MAX);
+	memset(buf, 0, len);
+	d[0].addr = IG_GPA + IG_RXBUF;
+	d[0].len = len;
+	d[0].flags = VRING_DESC_F_WRITE;
+	d[0].next = 0;
+	ig_publish(ig_avail(g->ram, ring), &avail, IG_CTRL_NUM, 0);
+	ig_kick(g, KTSTR_VC_Q_PORT1_RX);
+	if (ig_host_write(g, IG_FRESH_BYTE, len) != len)
+		return;
+	while (ig_used_idx(u) == 0) {
+		if (sx_now_ns() > end) {
+			ig_guest_err(g, "port 1 RX: %zu host bytes not delivered in %llu s",
+				     len, IG_WAIT_NS / SX_NS_PER_SEC);
+			return;
+		}
+		sx_sleep_us(500);
+	}
+	for (i = 0; i < len && buf[i] == IG_FRESH_BYTE; i++)
+		;
+	if (u->ring[0].id != 0 || u->ring[0].len != len || i < len)
+		ig_guest_err(g, "port 1 RX after a reset: chain %u len %u, byte %zu is %#x; want %zu bytes of %#x, none of the %#x written before the reset",
+			     u->ring[0].id, u->ring[0].len, i,
+			     i < len ? buf[i] : 0, len, IG_FRESH_BYTE,
+			     IG_STALE_BYTE);
+	sx_count(SX_C_STALE_CHECKS, 1);
+}
+
 /*
  * A reset mid-stream: the device drains what it can and forgets the
  * rest; the stream goes on from the end of the last chain it used, in
@@ -719,15 +887,18 @@ static int ig_reset(struct ig_guest *g)
 	struct ig_port *sp;
 	struct ig_epoch *ne;
 	unsigned int port, next;
-	__u64 end;
+	__u64 end, discarded = 0;
+	size_t stale;
 	int err;
 
+	stale = ig_stale_write(g, &discarded);
 	err = sx_w32(g->fd, VIRTIO_MMIO_STATUS, 0);
 	if (err) {
 		ig_guest_err(g, "reset: %s", sx_errno_name(err));
 		return -EPROTO;
 	}
 	sx_count(SX_C_RESETS, 1);
+	ig_stale_gone(g, stale, discarded);
 	for (port = 0; port < KTSTR_VC_NUM_PORTS; port++) {
 		struct ig_tx *t = &g->tx[port];
 
@@ -744,7 +915,10 @@ static int ig_reset(struct ig_guest *g)
 		__atomic_store_n(&sp->cur, next, __ATOMIC_RELEASE);
 		ig_tx_start(g, t, port);
 	}
-	return ig_device_start(g);
+	err = ig_device_start(g);
+	if (!err && stale)
+		ig_fresh_check(g);
+	return err;
 }
 
 /* A trickle round's guest posts until the session's end has returned. */
@@ -825,6 +999,103 @@ static void ig_weights_watch(struct ig_guest *g)
 	g->stats_valid = true;
 }
 
+/* The guest's RAM, or (rings false) one page outside it: no ring in it. */
+static int ig_set_table(struct ig_guest *g, bool rings)
+{
+	struct {
+		struct ktstr_vc_mem_table hdr;
+		struct ktstr_vc_mem_region region;
+	} table = {
+		.hdr.nregions = 1,
+		.region.guest_phys_addr = rings ? IG_GPA : IG_SWAP_GPA,
+		.region.size = rings ? IG_RAM : IG_SWAP_SIZE,
+		.region.userspace_addr =
+			(__u64)(uintptr_t)(rings ? g->ram : g->swap_page),
+	};
+
+	return sx_ioctl(SX_K_MEM_TABLE, g->fd, KTSTR_VC_SET_MEM_TABLE, &table,
+			0);
+}
+
+static bool ig_no_notify(const struct ig_tx *t)
+{
+	return __atomic_load_n(&t->used->flags, __ATOMIC_ACQUIRE) &
+	       VRING_USED_F_NO_NOTIFY;
+}
+
+static __u64 ig_bad_ring(struct ig_guest *g)
+{
+	struct ktstr_vc_stats st;
+
+	if (sx_ioctl(SX_K_GET_STATS, g->fd, KTSTR_VC_GET_STATS, &st, 0))
+		return 0;
+	return st.bad_ring;
+}
+
+/*
+ * After the swap the device must take port 1's ring again by itself or
+ * ask for kicks: this guest, like Linux's, does not kick while the used
+ * flags say NO_NOTIFY.
+ */
+static void ig_kicks_back(struct ig_guest *g, struct ig_tx *t)
+{
+	__u64 end = sx_now_ns() + IG_WAIT_NS;
+	__u16 used = ig_used_idx(t->used);
+
+	while (ig_no_notify(t) && ig_used_idx(t->used) == used) {
+		if (sx_now_ns() > end) {
+			ig_guest_err(g, "port 1 TX: kicks still off and no chain taken %llu s after the memory table came back (%u chains waiting)",
+				     IG_WAIT_NS / SX_NS_PER_SEC,
+				     (__u16)(t->avail_idx - used));
+			return;
+		}
+		sx_sleep_us(1000);
+	}
+	sx_count(SX_C_POLL_SWAPS, 1);
+}
+
+/*
+ * Issue 8's kicks after a table swap: in a poll window (port 1's used
+ * flags say NO_NOTIFY: the device looks again by itself), the table is
+ * swapped for one without the rings and the queue kicked, until a run
+ * has found them outside memory (bad_ring), then given back.  Once a
+ * round, and only where a run was seen (tries every IG_SWAP_EVERY_NS).
+ * The window may have closed before the swap: the flags are clear then,
+ * and ig_kicks_back() has nothing to wait for.
+ */
+static void ig_poll_swap(struct ig_guest *g)
+{
+	struct ig_tx *t = &g->tx[1];
+	__u64 bad, end;
+	bool seen = false;
+	int err;
+
+	if (!g->plan->swap_ns || g->swapped || !g->swap_page || t->broken ||
+	    g->swaps >= IG_SWAP_TRIES ||
+	    sx_now_ns() < g->plan->swap_ns + g->swaps * IG_SWAP_EVERY_NS ||
+	    !ig_no_notify(t))
+		return;
+	g->swaps++;
+	bad = ig_bad_ring(g);
+	if (ig_set_table(g, false))
+		return;
+	ig_kick(g, t->q);
+	end = sx_now_ns() + IG_SWAP_LOOK_NS;
+	while (!seen && sx_now_ns() < end) {
+		sx_sleep_us(200);
+		seen = ig_bad_ring(g) > bad;
+	}
+	err = ig_set_table(g, true);
+	if (err) {
+		ig_guest_err(g, "the memory table not given back: %s",
+			     sx_errno_name(err));
+		t->broken = true;
+	} else if (seen) {
+		g->swapped = true;
+		ig_kicks_back(g, t);
+	}
+}
+
 static void ig_stream(struct ig_guest *g)
 {
 	struct pollfd pfd = { .fd = g->call_fd, .events = POLLIN };
@@ -854,6 +1125,7 @@ static void ig_stream(struct ig_guest *g)
 		}
 		if (g->plan->trickle)
 			ig_rekick(g);
+		ig_poll_swap(g);
 		ig_weights_watch(g);
 		if (poll(&pfd, 1, 2) > 0 &&
 		    read(g->call_fd, &calls, sizeof(calls)) < 0)
@@ -943,18 +1215,31 @@ static int ig_attach(struct ig_guest *g)
 	return err;
 }
 
+/*
+ * Port 1 written as the host would (ig_stale_write()), through the
+ * instance's own port file; the kernel log read from its end on.  Both
+ * checks are left out without them (EBUSY: another writer; EACCES).
+ */
+static void ig_host_open(struct ig_guest *g)
+{
+	struct ktstr_vc_port_fd arg = {
+		.port = 1,
+		.flags = O_WRONLY | O_NONBLOCK | O_CLOEXEC,
+	};
+
+	sx_begin(SX_K_PORT_OPEN, 0);
+	g->port1_w = ioctl(g->fd, KTSTR_VC_GET_PORT_FD, &arg);
+	sx_end(SX_K_PORT_OPEN, g->port1_w < 0 ? errno : 0, 0);
+	g->kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	g->swap_page = mmap(NULL, IG_SWAP_SIZE, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (g->swap_page == MAP_FAILED)
+		g->swap_page = NULL;
+}
+
 /* The instance, guest RAM, call and kick eventfds. */
 static int ig_session(struct ig_guest *g)
 {
-	struct {
-		struct ktstr_vc_mem_table hdr;
-		struct ktstr_vc_mem_region region;
-	} table = {
-		.hdr.nregions = 1,
-		.region.guest_phys_addr = IG_GPA,
-		.region.size = IG_RAM,
-		.region.userspace_addr = (__u64)(uintptr_t)g->ram,
-	};
 	struct ktstr_vc_call call = { 0 };
 	struct ktstr_vc_kick kick;
 	unsigned int q;
@@ -965,8 +1250,7 @@ static int ig_session(struct ig_guest *g)
 		return -g->fd;
 	err = ig_attach(g);
 	if (!err)
-		err = sx_ioctl(SX_K_MEM_TABLE, g->fd, KTSTR_VC_SET_MEM_TABLE,
-			       &table, 0);
+		err = ig_set_table(g, true);
 	g->call_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	call.fd = g->call_fd;
 	if (!err)
@@ -979,6 +1263,8 @@ static int ig_session(struct ig_guest *g)
 		err = sx_ioctl(SX_K_KICK_FD, g->fd, KTSTR_VC_SET_KICK_FD, &kick,
 			       0);
 	}
+	if (!err)
+		ig_host_open(g);
 	return err;
 }
 
@@ -1034,6 +1320,8 @@ static int ig_guest_main(const struct ig_plan *plan, struct ig_ctl *ctl,
 	g.plan = plan;
 	g.ctl = ctl;
 	g.ram = ram;
+	g.port1_w = -1;
+	g.kmsg = -1;
 	sx_rng_init(&g.rng, plan->stream);
 	/* Not 0, the kernel's default: the worker must have taken ours. */
 	setpriority(PRIO_PROCESS, 0, 1 + plan->round % 3);
@@ -1325,6 +1613,7 @@ static void ig_plan_trickle(struct ig_slot *s, struct ig_plan *p)
 	p->kill_ns = 0;
 	p->reset_ns[0] = 0;
 	p->reset_ns[1] = 0;
+	p->swap_ns = 0;
 	s->trickle_until = p->end_ns + IG_FILL_NS + IG_TRICKLE_NS;
 	s->ctl->trickle = 1;
 }
@@ -1367,6 +1656,9 @@ static void ig_plan_round(struct ig_slot *s, struct ig_plan *p, __u64 left)
 		p->reset_ns[0] = p->reset_ns[1];
 		p->reset_ns[1] = 0;
 	}
+	if (sx_chance(&s->rng, 600))
+		p->swap_ns = p->start_ns +
+			     sx_range(&s->rng, 200 * SX_NS_PER_MS, len);
 	/* A fresh epoch 0 in zeroed rings, the keys of this round. */
 	memset(s->ctl, 0, sizeof(*s->ctl));
 	memset(s->ram, 0, IG_RINGS_END);
@@ -1716,7 +2008,7 @@ static int ig_full_bytes(void)
 	return size > chain ? size - chain : 0;
 }
 
-void sx_integrity_start(unsigned int nslots, __u64 secs)
+void sx_integrity_start(unsigned int nslots, int flood_slot, __u64 secs)
 {
 	unsigned int i, port;
 
@@ -1725,6 +2017,8 @@ void sx_integrity_start(unsigned int nslots, __u64 secs)
 		ig.full_bytes);
 	ig.nslots = nslots;
 	ig.deadline = sx_now_ns() + secs * SX_NS_PER_SEC;
+	if (flood_slot >= 0)
+		sx_flood_start(flood_slot);
 	for (i = 0; i < nslots; i++) {
 		struct ig_slot *s = &ig.slot[i];
 
@@ -1764,5 +2058,6 @@ void sx_integrity_finish(struct sx_integrity_result *res)
 	for (i = 0; i < ig.nslots; i++)
 		if (ig.slot[i].th)
 			pthread_join(ig.slot[i].th, NULL);
+	sx_flood_stop();
 	*res = ig.res;
 }

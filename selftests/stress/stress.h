@@ -93,6 +93,10 @@ enum sx_count {
 	SX_C_UNEXPECTED,
 	SX_C_HANGS,
 	SX_C_CRASHES,
+	SX_C_STALE_CHECKS,	/* resets checked for host bytes forgotten */
+	SX_C_POLL_SWAPS,	/* tables swapped under a poll window's look */
+	SX_C_KLOG_CHECKS,	/* rejections found in the kernel log */
+	SX_C_FLOODS,		/* the flooder's rejected reads */
 	SX_NR_COUNTS
 };
 
@@ -319,10 +323,12 @@ struct sx_integrity_result {
 };
 
 /* The parts. */
-void sx_integrity_start(unsigned int nslots, __u64 secs);
+void sx_integrity_start(unsigned int nslots, int flood_slot, __u64 secs);
 bool sx_integrity_running(void);
 void sx_integrity_cut_short(void);
 void sx_integrity_finish(struct sx_integrity_result *res);
+void sx_flood_start(unsigned int slot);
+void sx_flood_stop(void);
 void sx_hostile_guest(unsigned int slot, unsigned int inc);
 void sx_hostile_host(unsigned int slot, unsigned int inc);
 void sx_watch(void);

@@ -823,10 +823,13 @@ static void vs_hostile(unsigned int nslots, __u64 secs)
 	setpriority(PRIO_PROCESS, gettid(), 0);
 }
 
+/* Up to three slots; a fourth, if there is one, floods the log. */
 static void vs_integrity(unsigned int nslots, __u64 secs,
 			 struct sx_integrity_result *res)
 {
-	sx_integrity_start(nslots, secs);
+	unsigned int n = nslots < 3 ? nslots : 3;
+
+	sx_integrity_start(n, nslots > n ? (int)n : -1, secs);
 	while (sx_integrity_running()) {
 		vs_tick();
 		vs_nap_ms(50);
@@ -986,6 +989,9 @@ static void vs_totals(unsigned int nslots)
 		vs_c(SX_C_FAULTS));
 	vs_info("totals: host read %llu bytes, wrote %llu bytes, %llu EOFs",
 		vs_c(SX_C_HOST_READ), vs_c(SX_C_HOST_WRITTEN), vs_c(SX_C_EOFS));
+	vs_info("totals: resets checked for stale host bytes %llu, table swaps under a poll window %llu, refusals found in the kernel log %llu (flood %llu)",
+		vs_c(SX_C_STALE_CHECKS), vs_c(SX_C_POLL_SWAPS),
+		vs_c(SX_C_KLOG_CHECKS), vs_c(SX_C_FLOODS));
 	vs_info("totals: errors %llu (unexpected errnos %llu, hangs %llu, crashes %llu), kernel log complaints %u, log lines dropped %u",
 		vs_c(SX_C_ERRORS), vs_c(SX_C_UNEXPECTED), vs_c(SX_C_HANGS),
 		vs_c(SX_C_CRASHES), vs_klog.complaints, vs_log.dropped);
@@ -1079,7 +1085,7 @@ int main(int argc, char **argv)
 		nslots < 3 ? nslots : 3, (unsigned long long)hsecs, nslots, no);
 
 	if (isecs)
-		vs_integrity(nslots < 3 ? nslots : 3, isecs, &ires);
+		vs_integrity(nslots, isecs, &ires);
 	hangs = vs_c(SX_C_HANGS);
 	unexp = vs_c(SX_C_UNEXPECTED);
 	t_int = vs_c(SX_C_ERRORS);
