@@ -41,6 +41,9 @@
 #		  <repo>/build/selftests/stress"
 #				directories of test binaries
 #	VMM_TEST=1		also run the VM test (0: the kselftests only)
+#	VERBATIM_TEST=1		and on 6.12 the README's quick start, build
+#				lines and all, on this machine's own root
+#				(userspace-vmm/guest/run-verbatim.sh; 0: not)
 #	VM_OUT=<repo>/build	where the per-kernel directories go (the
 #				unpacked kernels stay in <repo>/build/kernels)
 #	VM_APPEND=		more kernel command line; key=value words that
@@ -75,6 +78,7 @@ VM_TESTS=${VM_TESTS:-$BUILD/selftests/vconsole $BUILD/selftests/tlv $BUILD/selft
 VM_OUT=${VM_OUT:-$BUILD}
 VMM_TEST=${VMM_TEST:-1}
 VMM_L1_TIMEOUT=${VMM_L1_TIMEOUT:-600}
+VERBATIM_TEST=${VERBATIM_TEST:-1}
 VM_APPEND=${VM_APPEND:-}
 # The debug kernel: init-lib.sh's kmemleak scan at the end; in the VM
 # test's L1 a larger log buffer (a lockdep or KASAN report is long) and
@@ -103,6 +107,7 @@ l1_timeout=
 init_append=
 l1_append=
 get_kernel=
+verbatim=0
 kfail=0
 stage_ok=1
 timings=
@@ -266,6 +271,24 @@ vmm_test()
 	tail -n 20 "$dir/vmm.log" | sed 's/^/# /'
 }
 
+# The README's quick start, its build lines too, as a new user on this
+# machine's root would run them (userspace-vmm/guest/run-verbatim.sh): on
+# 6.12 alone, whose image and headers this machine has, since gcc under
+# TCG takes most of its 15 to 25 minutes.  Its checks are "verbatim: ...".
+verbatim_test()
+{
+	local dir=$VM_OUT/$ver t0
+
+	t0=$(now_ms)
+	L1_VER=$ver OUT=$dir/verbatim L1_APPEND=$l1_append \
+		bash "$TOP/userspace-vmm/guest/run-verbatim.sh" > "$dir/verbatim.log" 2>&1 || true
+	grep -E '^((not )?ok - |# )' "$dir/verbatim.log" | tee -a "$dir/tap.log"
+	timings+="${timings:+, }verbatim $(elapsed "$t0")"
+	grep -qE '^[0-9]+ passed, [0-9]+ failed$' "$dir/verbatim.log" && return
+	fail "verbatim: the quick start's VM ran to its end"
+	tail -n 20 "$dir/verbatim.log" | sed 's/^/# /'
+}
+
 # tally TAPFILE: adds this kernel's counts to the totals and prints them.
 tally()
 {
@@ -288,6 +311,7 @@ tally()
 pick_kernel()
 {
 	get_kernel=fetch_kernel
+	verbatim=0
 	vm_timeout=$VM_TIMEOUT
 	test_timeout=$TEST_TIMEOUT
 	l1_timeout=$VMM_L1_TIMEOUT
@@ -309,6 +333,7 @@ pick_kernel()
 	ver=$(headers_version "$1")
 	kdir=$BUILD/kernels/$ver
 	kbuild=/usr/src/linux-headers-$ver
+	[[ $1 != 6.12 ]] || verbatim=$VERBATIM_TEST
 	missing="no /usr/src/linux-headers-$1.*-amd64 (make setup)"
 }
 
@@ -347,6 +372,9 @@ run_kernel()
 	fi
 	if ((stage_ok && VMM_TEST)); then
 		vmm_test
+	fi
+	if ((stage_ok && VMM_TEST && verbatim)); then
+		verbatim_test
 	fi
 	tally "$VM_OUT/$ver/tap.log"
 }

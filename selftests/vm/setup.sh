@@ -30,6 +30,9 @@ PACKAGES=(
 	# The packaging checks (selftests/vm/package-check.sh): dkms builds
 	# the module as a distribution would; man and groff check the pages.
 	dkms man-db groff-base
+	# The quick start as the VM test runs it on this machine's own root
+	# (userspace-vmm/guest/run-verbatim.sh): sudo, and udevd.
+	sudo udev
 )
 
 MEMBERS=(

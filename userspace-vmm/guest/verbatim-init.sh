@@ -1,0 +1,193 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The init of run-verbatim.sh's first-level VM, in the overlay of this
+# machine's root (verbatim-stage1.sh): a Debian host as a new user finds
+# it.  It mounts what systemd would, starts systemd-udevd with Debian's
+# rules (which load kvm_amd for the CPU and give /dev/kvm to group kvm),
+# makes the user ktstr (group kvm, sudo without a password, as the
+# README asks), copies the clean tree into their home and runs the
+# README's quick start there as they would type it, under setsid so that
+# a hang kills all of it.  Then the checks: the module loaded, the exit
+# status (the guest's EXIT code), the console, the decoded frames, the
+# modes udev gave the nodes (the shipped rule's), and the end of every
+# VM test (rmmod, slab, kmemleak: init-lib.sh).
+#
+# From the kernel command line: verbatim_out (run-verbatim.sh's OUT:
+# tree/, quickstart.sh), verbatim_lib (init-lib.sh), verbatim_kdir (/,
+# or the unpacked linux-image whose modules to use), qs_timeout.
+
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export PATH
+USER_NAME=ktstr
+HOME_DIR=/home/$USER_NAME
+TREE=$HOME_DIR/ktstr-vconsole
+QS_TIMEOUT=${qs_timeout:-1800}
+KVM_GID=$(getent group kvm | cut -d: -f3)
+
+say()
+{
+	echo "vmm-test: $*"
+}
+
+check()
+{
+	local name=$1
+
+	shift
+	if "$@"; then
+		say "ok - $name"
+	else
+		say "not ok - $name"
+	fi
+}
+
+now_ms()
+{
+	local up
+
+	read -r up _ < /proc/uptime
+	echo "${up%.*}${up#*.}0"
+}
+
+# shellcheck source=../../selftests/vm/init-lib.sh
+. "$verbatim_lib"
+
+mount_system()
+{
+	mount -t proc proc /proc
+	mount -t sysfs sysfs /sys
+	mount -t devtmpfs devtmpfs /dev
+	mkdir -p /dev/pts /dev/shm
+	mount -t devpts devpts /dev/pts
+	mount -t tmpfs tmpfs /run
+	mount -t tmpfs tmpfs /tmp
+	mount -t debugfs debugfs /sys/kernel/debug 2> /dev/null || true
+	hostname localhost
+}
+
+# The booted kernel's modules, when this machine has not installed its
+# image: the unpacked one's, under the overlay (make modules_install and
+# depmod write there).
+kernel_modules()
+{
+	local mods=/lib/modules/$(uname -r)
+
+	[[ $verbatim_kdir == / ]] && return
+	mkdir -p "$mods"
+	cp -a "$verbatim_kdir$mods/." "$mods/"
+}
+
+start_udev()
+{
+	/lib/systemd/systemd-udevd --daemon
+	udevadm trigger --type=subsystems --action=add
+	udevadm trigger --type=devices --action=add
+	udevadm settle --timeout=120
+	check "verbatim: udev loaded kvm_amd" [ -d /sys/module/kvm_amd ]
+	check "verbatim: /dev/kvm group kvm, 0660 (Debian's rule)" \
+		[ "$(stat -c '%a %g' /dev/kvm 2> /dev/null)" = "660 $KVM_GID" ]
+}
+
+make_user()
+{
+	useradd -m -s /bin/bash -G kvm "$USER_NAME"
+	echo "$USER_NAME ALL=(ALL:ALL) NOPASSWD: ALL" > /etc/sudoers.d/$USER_NAME
+	chmod 440 /etc/sudoers.d/$USER_NAME
+	cp -a "$verbatim_out/tree" "$TREE"
+	cp "$verbatim_out/quickstart.sh" "$HOME_DIR/quickstart.sh"
+	chown -R "$USER_NAME:$USER_NAME" "$HOME_DIR"
+	say "# verbatim: the README's quick start, as $USER_NAME ($(id "$USER_NAME")):"
+	sed -e 's/^\([^ ]\)/$ \1/' -e 's/^ /   /' -e 's/^/vmm-test: # verbatim: /' \
+		"$HOME_DIR/quickstart.sh"
+}
+
+# What is stuck, when the quick start outlives its bound.
+show_stuck()
+{
+	local p
+
+	ps -eo pid,ppid,stat,wchan:32,etimes,args | sed 's/^/vmm-test: # ps: /'
+	for p in $(pgrep -f ktstr-vmm); do
+		for t in /proc/"$p"/task/*; do
+			say "# stack of ${t##*/} ($(cat "$t/comm" 2> /dev/null)):"
+			sed 's/^/vmm-test: #   /' "$t/stack" 2> /dev/null
+		done
+	done
+}
+
+# The lines as a shell script of the user's, stdin /dev/null (ktstr-vmm
+# then sends port 0 nothing), in a session of its own.
+run_quickstart()
+{
+	local pid start deadline
+
+	start=$(now_ms)
+	deadline=$((start + QS_TIMEOUT * 1000))
+	setsid setpriv --reuid="$USER_NAME" --regid="$USER_NAME" --init-groups \
+		env -i HOME="$HOME_DIR" USER="$USER_NAME" LOGNAME="$USER_NAME" \
+		SHELL=/bin/bash PATH=/usr/local/bin:/usr/bin:/bin \
+		bash -e -c "cd $TREE && . $HOME_DIR/quickstart.sh" \
+		< /dev/null > /tmp/qs.out 2> /tmp/qs.err &
+	pid=$!
+	while kill -0 "$pid" 2> /dev/null && (($(now_ms) < deadline)); do
+		sleep 1
+	done
+	if kill -0 "$pid" 2> /dev/null; then
+		say "# verbatim: still running after $QS_TIMEOUT s:"
+		show_stuck
+		kill -KILL -- -"$pid"
+	fi
+	wait "$pid"
+	qs_status=$?
+	say "# verbatim: exit status $qs_status after $(($(now_ms) - start)) ms"
+	tail -n 60 /tmp/qs.err | sed 's/^/vmm-test: # verbatim: stderr: /'
+}
+
+check_results()
+{
+	# ktstr-tlv's lines are the frames, the rest is the console.
+	grep -E ' len=[0-9]+ crc=(ok|bad)' /tmp/qs.out > /tmp/frames.txt
+	grep -v -E ' len=[0-9]+ crc=(ok|bad)' /tmp/qs.out > /tmp/console.txt
+	sed 's/^/vmm-test: # console: /' /tmp/console.txt | tail -n 40
+	sed 's/^/vmm-test: # frame: /' /tmp/frames.txt
+	check "verbatim: the module installed for $(uname -r)" \
+		[ -f "/lib/modules/$(uname -r)/updates/ktstr_vconsole.ko" ]
+	check "verbatim: ktstr_vconsole loaded" [ -d /sys/module/ktstr_vconsole ]
+	check "verbatim: exit status 0 (the guest's EXIT code)" [ "$qs_status" = 0 ]
+	check "verbatim: slot 0 and its nodes printed" \
+		grep -q 'slot 0: /dev/ktstr-port0 (console), /dev/ktstr-port1 (TLV stream)' /tmp/qs.err
+	check "verbatim: hvc0 hello" grep -q 'ktstr guest: hello from /dev/hvc0' /tmp/console.txt
+	check "verbatim: SNRP reply" \
+		grep -q 'SNRP reply: id 1 status 0 name "ktstr-host"' /tmp/console.txt
+	check "verbatim: wake byte" grep -q 'wake byte 0xd3: power off' /tmp/console.txt
+	check "verbatim: guest powered off" grep -q 'ktstr-vmm: guest powered off' /tmp/qs.err
+	check "verbatim: SNRQ frame" grep -q '^SNRQ .*id=1 ' /tmp/frames.txt
+	check "verbatim: EXIT 0 frame" grep -q '^EXIT .*code=0' /tmp/frames.txt
+	check "verbatim: LIFE power off frame" grep -q '^LIFE .*phase=3' /tmp/frames.txt
+	check "verbatim: /dev/ktstr-vconsole group kvm, 0660 (the installed rule)" \
+		[ "$(stat -c '%a %g' /dev/ktstr-vconsole)" = "660 $KVM_GID" ]
+	check "verbatim: port nodes still root's, 0600" \
+		[ "$(stat -c '%a %u %g' /dev/ktstr-port0 /dev/ktstr-port1 | sort -u)" = "600 0 0" ]
+	dmesg > /tmp/klog
+	check "verbatim: kernel log clean" sh -c "! grep -qE '$KLOG_BAD' /tmp/klog"
+}
+
+main()
+{
+	mount_system
+	kernel_modules
+	start_udev
+	khugepaged_nice0
+	make_user
+	kmemleak_start
+	slab_mark
+	run_quickstart
+	check_results
+	end_checks
+	say "end"
+}
+
+main
+echo o > /proc/sysrq-trigger
+sleep 10
