@@ -231,24 +231,30 @@ static void vcpu_set_cpuid(struct vmm *vm, struct vcpu *vcpu)
 	free(cpuid);
 }
 
-/* SIGUSR1 gets through only while the thread is inside KVM_RUN. */
+/*
+ * SIGUSR1 gets through only while the thread is inside KVM_RUN.  The
+ * kernel's sigset (8 bytes on x86-64) follows len at once, at offset 4:
+ * a struct with a __u64 after the header would put it at 8, and KVM
+ * would take 4 bytes of stack padding as signals 1-32 (SIGUSR1 among
+ * them blocked or not, by chance of the build).
+ */
 static void vcpu_set_signal_mask(struct vcpu *vcpu)
 {
-	struct {
-		struct kvm_signal_mask mask;
-		__u64 sigset;
-	} run_mask;
+	__u8 buf[sizeof(struct kvm_signal_mask) + sizeof(__u64)]
+		__attribute__((aligned(4)));
+	struct kvm_signal_mask *run_mask = (struct kvm_signal_mask *)buf;
+	__u64 bits = 0;
 	sigset_t set;
 	unsigned int sig;
 
 	sigfillset(&set);
 	sigdelset(&set, SIGUSR1);
-	run_mask.mask.len = sizeof(run_mask.sigset);
-	run_mask.sigset = 0;
 	for (sig = 1; sig <= 64; sig++)
 		if (sigismember(&set, sig) == 1)
-			run_mask.sigset |= 1ULL << (sig - 1);
-	if (ioctl(vcpu->fd, KVM_SET_SIGNAL_MASK, &run_mask) < 0)
+			bits |= 1ULL << (sig - 1);
+	run_mask->len = sizeof(bits);
+	memcpy(run_mask->sigset, &bits, sizeof(bits));
+	if (ioctl(vcpu->fd, KVM_SET_SIGNAL_MASK, run_mask) < 0)
 		vmm_die("KVM_SET_SIGNAL_MASK (vCPU %d): %s", vcpu->id,
 			strerror(errno));
 }

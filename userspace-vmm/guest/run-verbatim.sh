@@ -48,8 +48,10 @@ quickstart_lines()
 	awk '/<!-- quick start: (build|run)/ { on = 1; found = 0; next }
 	     on && /^    / { print substr($0, 5); found = 1; next }
 	     on && found && !/^$/ { on = 0 }' "$TOP/README.md" > "$1"
-	grep -q '^make' "$1" && grep -q '^ktstr-vmm' "$1" ||
-		{ echo "run-verbatim: no quick start in README.md" >&2; return 1; }
+	if ! grep -q '^make' "$1" || ! grep -q '^ktstr-vmm' "$1"; then
+		echo "run-verbatim: no quick start in README.md" >&2
+		return 1
+	fi
 }
 
 # The tree a user has after `git clone`, and the guest kernel as `make
@@ -74,14 +76,20 @@ boot_kernel()
 	echo "$kdir/boot/vmlinuz-$ver"
 }
 
-# The first stage: busybox, the modules that reach the host's root, and
-# an /init that mounts it under the overlay and hands over.
+# The first stage: busybox, the modules that reach the host's root, an
+# /init that mounts it under the overlay and hands over, and in /l1 what
+# the second stage brings into the overlay (so that it needs nothing of
+# this tree's place on the host): itself, init-lib.sh, the clean tree and
+# the quick start.
 stage1()
 {
 	local root=$OUT/initramfs
 
 	l1_root "$root" "$HERE/verbatim-stage1.sh"
 	kmod_add "$modtree" "$ver" "$root/l1/modules" 9pnet_virtio 9p overlay
+	clean_tree "$root/l1/tree"
+	quickstart_lines "$root/l1/quickstart.sh"
+	cp "$HERE/verbatim-init.sh" "$TOP/selftests/vm/init-lib.sh" "$root/l1/"
 	l1_pack "$root" "$OUT/initramfs-l1.cpio.gz"
 }
 
@@ -96,6 +104,7 @@ l1_qemu_shared_root()
 
 	bind=$(mktemp -d /run/ktstr-verbatim.XXXXXX)
 	export -f l1_qemu
+	# shellcheck disable=SC2016 # the inner shell expands them
 	unshare -m --propagation private bash -c \
 		'mount --bind / "$0" && l1_qemu "$@"' "$bind" "$@" \
 		-fsdev "local,id=hostroot,path=$bind,security_model=none,readonly=on" \
@@ -109,19 +118,14 @@ main()
 	local kernel append st pass fail
 
 	mkdir -p "$OUT"
-	[[ $(stat -c %d /) == $(stat -c %d "$TOP") ]] ||
-		{ echo "run-verbatim: $TOP is not on the root file system, which the VM shares" >&2; return 1; }
 	[[ -f $TOP/build/guest/bzImage.hash ]] ||
 		{ echo "run-verbatim: no build/guest (make guest)" >&2; return 1; }
 	kernel=$(boot_kernel)
 	modtree=/
 	[[ $kernel == /boot/* ]] || modtree=$kdir
-	clean_tree "$OUT/tree"
-	quickstart_lines "$OUT/quickstart.sh"
 	stage1
-	append="console=ttyS0 panic=-1 verbatim_init=$HERE/verbatim-init.sh"
-	append+=" verbatim_out=$OUT verbatim_lib=$TOP/selftests/vm/init-lib.sh"
-	append+=" verbatim_kdir=$modtree qs_timeout=$QS_TIMEOUT${L1_APPEND:+ $L1_APPEND}"
+	append="console=ttyS0 panic=-1 verbatim_init=/l1/verbatim-init.sh"
+	append+=" verbatim_lib=/l1/init-lib.sh verbatim_kdir=$modtree qs_timeout=$QS_TIMEOUT${L1_APPEND:+ $L1_APPEND}"
 	: > "$OUT/result.log"
 	st=0
 	{

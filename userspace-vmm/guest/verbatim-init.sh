@@ -13,9 +13,9 @@
 # modes udev gave the nodes (the shipped rule's), and the end of every
 # VM test (rmmod, slab, kmemleak: init-lib.sh).
 #
-# From the kernel command line: verbatim_out (run-verbatim.sh's OUT:
-# tree/, quickstart.sh), verbatim_lib (init-lib.sh), verbatim_kdir (/,
-# or the unpacked linux-image whose modules to use), qs_timeout.
+# From the kernel command line: verbatim_lib (init-lib.sh), verbatim_kdir
+# (/, or the unpacked linux-image whose modules to use), qs_timeout,
+# progress_s.  The first stage left the tree and the quick start in /l1.
 
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
@@ -23,6 +23,9 @@ USER_NAME=ktstr
 HOME_DIR=/home/$USER_NAME
 TREE=$HOME_DIR/ktstr-vconsole
 QS_TIMEOUT=${qs_timeout:-1800}
+PROGRESS_S=${progress_s:-300}
+L1=/l1
+KDIR_TREE=${verbatim_kdir:-/}
 KVM_GID=$(getent group kvm | cut -d: -f3)
 
 say()
@@ -50,8 +53,8 @@ now_ms()
 	echo "${up%.*}${up#*.}0"
 }
 
-# shellcheck source=../../selftests/vm/init-lib.sh
-. "$verbatim_lib"
+# shellcheck source-path=SCRIPTDIR source=../../selftests/vm/init-lib.sh
+. "${verbatim_lib:?}"
 
 mount_system()
 {
@@ -71,11 +74,12 @@ mount_system()
 # depmod write there).
 kernel_modules()
 {
-	local mods=/lib/modules/$(uname -r)
+	local mods
 
-	[[ $verbatim_kdir == / ]] && return
+	[[ $KDIR_TREE == / ]] && return
+	mods=/lib/modules/$(uname -r)
 	mkdir -p "$mods"
-	cp -a "$verbatim_kdir$mods/." "$mods/"
+	cp -a "$KDIR_TREE$mods/." "$mods/"
 }
 
 start_udev()
@@ -94,21 +98,23 @@ make_user()
 	useradd -m -s /bin/bash -G kvm "$USER_NAME"
 	echo "$USER_NAME ALL=(ALL:ALL) NOPASSWD: ALL" > /etc/sudoers.d/$USER_NAME
 	chmod 440 /etc/sudoers.d/$USER_NAME
-	cp -a "$verbatim_out/tree" "$TREE"
-	cp "$verbatim_out/quickstart.sh" "$HOME_DIR/quickstart.sh"
+	cp -a "$L1/tree" "$TREE"
+	cp "$L1/quickstart.sh" "$HOME_DIR/quickstart.sh"
 	chown -R "$USER_NAME:$USER_NAME" "$HOME_DIR"
 	say "# verbatim: the README's quick start, as $USER_NAME ($(id "$USER_NAME")):"
 	sed -e 's/^\([^ ]\)/$ \1/' -e 's/^ /   /' -e 's/^/vmm-test: # verbatim: /' \
 		"$HOME_DIR/quickstart.sh"
 }
 
-# What is stuck, when the quick start outlives its bound.
-show_stuck()
+# Where the quick start is: its processes, and ktstr-vmm's threads'
+# kernel stacks (every PROGRESS_S, and when it outlives its bound).
+show_progress()
 {
-	local p
+	local p t
 
-	ps -eo pid,ppid,stat,wchan:32,etimes,args | sed 's/^/vmm-test: # ps: /'
-	for p in $(pgrep -f ktstr-vmm); do
+	ps -o pid,ppid,stat,wchan:32,etimes,args -s "$1" |
+		sed 's/^/vmm-test: # ps: /'
+	for p in $(pgrep -s "$1" -x ktstr-vmm); do
 		for t in /proc/"$p"/task/*; do
 			say "# stack of ${t##*/} ($(cat "$t/comm" 2> /dev/null)):"
 			sed 's/^/vmm-test: #   /' "$t/stack" 2> /dev/null
@@ -120,7 +126,7 @@ show_stuck()
 # then sends port 0 nothing), in a session of its own.
 run_quickstart()
 {
-	local pid start deadline
+	local pid start deadline next
 
 	start=$(now_ms)
 	deadline=$((start + QS_TIMEOUT * 1000))
@@ -130,12 +136,18 @@ run_quickstart()
 		bash -e -c "cd $TREE && . $HOME_DIR/quickstart.sh" \
 		< /dev/null > /tmp/qs.out 2> /tmp/qs.err &
 	pid=$!
+	next=$((start + PROGRESS_S * 1000))
 	while kill -0 "$pid" 2> /dev/null && (($(now_ms) < deadline)); do
 		sleep 1
+		(($(now_ms) < next)) && continue
+		say "# verbatim: $(($(now_ms) - start)) ms in:"
+		show_progress "$pid"
+		next=$((next + PROGRESS_S * 1000))
 	done
 	if kill -0 "$pid" 2> /dev/null; then
 		say "# verbatim: still running after $QS_TIMEOUT s:"
-		show_stuck
+		show_progress "$pid"
+		tail -n 20 /tmp/qs.out | sed 's/^/vmm-test: # verbatim: stdout: /'
 		kill -KILL -- -"$pid"
 	fi
 	wait "$pid"
@@ -151,8 +163,9 @@ check_results()
 	grep -v -E ' len=[0-9]+ crc=(ok|bad)' /tmp/qs.out > /tmp/console.txt
 	sed 's/^/vmm-test: # console: /' /tmp/console.txt | tail -n 40
 	sed 's/^/vmm-test: # frame: /' /tmp/frames.txt
+	# Compressed as the kernel's own are (Debian's: xz), or not.
 	check "verbatim: the module installed for $(uname -r)" \
-		[ -f "/lib/modules/$(uname -r)/updates/ktstr_vconsole.ko" ]
+		compgen -G "/lib/modules/$(uname -r)/updates/ktstr_vconsole.ko*"
 	check "verbatim: ktstr_vconsole loaded" [ -d /sys/module/ktstr_vconsole ]
 	check "verbatim: exit status 0 (the guest's EXIT code)" [ "$qs_status" = 0 ]
 	check "verbatim: slot 0 and its nodes printed" \
