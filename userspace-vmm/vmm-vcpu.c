@@ -240,9 +240,11 @@ static void vcpu_set_cpuid(struct vmm *vm, struct vcpu *vcpu)
  */
 static void vcpu_set_signal_mask(struct vcpu *vcpu)
 {
-	__u8 buf[sizeof(struct kvm_signal_mask) + sizeof(__u64)]
-		__attribute__((aligned(4)));
-	struct kvm_signal_mask *run_mask = (struct kvm_signal_mask *)buf;
+	union {
+		struct kvm_signal_mask mask;
+		__u8 raw[sizeof(struct kvm_signal_mask) + sizeof(__u64)];
+	} buf;
+	struct kvm_signal_mask *run_mask = &buf.mask;
 	__u64 bits = 0;
 	sigset_t set;
 	unsigned int sig;

@@ -92,8 +92,10 @@
 #define IG_HOST_MAX		4096u
 #define IG_STALE_BYTE		0xee
 #define IG_FRESH_BYTE		0x11
-_Static_assert(IG_RINGS_END + 2 * IG_NUM_MAX * IG_SEG_MAX <= IG_RXBUF &&
-	       IG_RXBUF + IG_HOST_MAX <= IG_RAM, "guest RAM layout");
+#if IG_RINGS_END + 2 * IG_NUM_MAX * IG_SEG_MAX > IG_RXBUF || \
+	IG_RXBUF + IG_HOST_MAX > IG_RAM
+#error "IG_RXBUF overlaps the TX data or runs past the guest's RAM"
+#endif
 
 /* ig_poll_swap()'s table: one page past the RAM, so no ring is in it. */
 #define IG_SWAP_GPA		(IG_GPA + IG_RAM)

@@ -55,6 +55,8 @@ TEST_F(tx, port1_tx_single_descriptor_lands_in_port1)
 	ASSERT_EQ(sizeof(payload),
 		  vc_port_read_all(self->port1, got, sizeof(got), VC_WAIT_MS));
 	ASSERT_EQ(0, memcmp(payload, got, sizeof(payload)));
+	/* A reader may see the bytes before the run publishes used->idx. */
+	ASSERT_EQ(0, vc_wait_used(&self->g, KTSTR_VC_Q_PORT1_TX, 1, VC_WAIT_MS));
 	ASSERT_EQ(1, vc_used_idx(&self->g, KTSTR_VC_Q_PORT1_TX));
 	ASSERT_EQ(0, vc_wait_call(&self->g, VC_WAIT_MS))
 		TH_LOG("expected a call after a TX chain with bytes");
@@ -85,6 +87,7 @@ TEST_F(tx, port1_tx_multi_descriptor_chain_concatenates)
 	for (i = 0; i < sizeof(got); i++)
 		ASSERT_EQ(0xA1 + i / 4096, got[i])
 			TH_LOG("byte %u: segment order or append broken", i);
+	ASSERT_EQ(0, vc_wait_used(&self->g, KTSTR_VC_Q_PORT1_TX, 1, VC_WAIT_MS));
 	ASSERT_EQ(1, vc_used_idx(&self->g, KTSTR_VC_Q_PORT1_TX))
 		TH_LOG("one chain is one used entry, however many segments");
 }

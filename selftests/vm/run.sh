@@ -78,7 +78,7 @@ VM_TESTS=${VM_TESTS:-$BUILD/selftests/vconsole $BUILD/selftests/tlv $BUILD/selft
 VM_OUT=${VM_OUT:-$BUILD}
 VMM_TEST=${VMM_TEST:-1}
 VMM_L1_TIMEOUT=${VMM_L1_TIMEOUT:-600}
-VERBATIM_TEST=${VERBATIM_TEST:-0}
+VERBATIM_TEST=${VERBATIM_TEST:-1}
 VM_APPEND=${VM_APPEND:-}
 # The debug kernel: init-lib.sh's kmemleak scan at the end; in the VM
 # test's L1 a larger log buffer (a lockdep or KASAN report is long) and
