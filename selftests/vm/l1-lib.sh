@@ -162,7 +162,8 @@ l1_hung()
 	124|137) ;;
 	*) return 1 ;;
 	esac
-	! grep -qE 'Oops|BUG:|WARNING:|Call Trace|general protection|lockup|stall' \
+	# Whole words: "stall" alone is in every "Installing" line.
+	! grep -qE 'Oops|BUG:|WARNING:|Call Trace|general protection|soft lockup|hard LOCKUP|rcu: INFO:|self-detected stall|detected stalls' \
 		"$1/console.log"
 }
 

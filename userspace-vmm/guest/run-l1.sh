@@ -156,6 +156,7 @@ make_initramfs()
 
 	root=$OUT/initramfs
 	l1_root "$root" "$HERE/l1-init.sh"
+	cp "$HERE/quickstart-checks.sh" "$root/"
 	kmod_add "$kdir" "$ver" "$root/l1/modules/kvm" kvm_amd
 	IFS=, read -ra deps <<< "$(modinfo -F depends "$ko")"
 	kmod_add "$kdir" "$ver" "$root/l1/modules/vconsole" "${deps[@]}"

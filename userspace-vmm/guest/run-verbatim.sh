@@ -89,7 +89,8 @@ stage1()
 	kmod_add "$modtree" "$ver" "$root/l1/modules" 9pnet_virtio 9p overlay
 	clean_tree "$root/l1/tree"
 	quickstart_lines "$root/l1/quickstart.sh"
-	cp "$HERE/verbatim-init.sh" "$TOP/selftests/vm/init-lib.sh" "$root/l1/"
+	cp "$HERE/verbatim-init.sh" "$HERE/quickstart-checks.sh" \
+		"$TOP/selftests/vm/init-lib.sh" "$root/l1/"
 	l1_pack "$root" "$OUT/initramfs-l1.cpio.gz"
 }
 

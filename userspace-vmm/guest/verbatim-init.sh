@@ -55,6 +55,8 @@ now_ms()
 
 # shellcheck source-path=SCRIPTDIR source=../../selftests/vm/init-lib.sh
 . "${verbatim_lib:?}"
+# shellcheck source-path=SCRIPTDIR source=quickstart-checks.sh
+. "$L1/quickstart-checks.sh"
 
 mount_system()
 {
@@ -158,31 +160,11 @@ run_quickstart()
 
 check_results()
 {
-	# ktstr-tlv's lines are the frames, the rest is the console.
-	grep -E ' len=[0-9]+ crc=(ok|bad)' /tmp/qs.out > /tmp/frames.txt
-	grep -v -E ' len=[0-9]+ crc=(ok|bad)' /tmp/qs.out > /tmp/console.txt
-	sed 's/^/vmm-test: # console: /' /tmp/console.txt | tail -n 40
-	sed 's/^/vmm-test: # frame: /' /tmp/frames.txt
 	# What modprobe loads: make modules_install's, in updates/.
 	check "verbatim: the module installed for $(uname -r)" \
 		[ "$(modinfo -n ktstr_vconsole | sed 's|/updates/.*|/updates|')" = \
 		  "/lib/modules/$(uname -r)/updates" ]
-	check "verbatim: ktstr_vconsole loaded" [ -d /sys/module/ktstr_vconsole ]
-	check "verbatim: exit status 0 (the guest's EXIT code)" [ "$qs_status" = 0 ]
-	check "verbatim: slot 0 and its nodes printed" \
-		grep -q 'slot 0: /dev/ktstr-port0 (console), /dev/ktstr-port1 (TLV stream)' /tmp/qs.err
-	check "verbatim: hvc0 hello" grep -q 'ktstr guest: hello from /dev/hvc0' /tmp/console.txt
-	check "verbatim: SNRP reply" \
-		grep -q 'SNRP reply: id 1 status 0 name "ktstr-host"' /tmp/console.txt
-	check "verbatim: wake byte" grep -q 'wake byte 0xd3: power off' /tmp/console.txt
-	check "verbatim: guest powered off" grep -q 'ktstr-vmm: guest powered off' /tmp/qs.err
-	check "verbatim: SNRQ frame" grep -q '^SNRQ .*id=1 ' /tmp/frames.txt
-	check "verbatim: EXIT 0 frame" grep -q '^EXIT .*code=0' /tmp/frames.txt
-	check "verbatim: LIFE power off frame" grep -q '^LIFE .*phase=3' /tmp/frames.txt
-	check "verbatim: /dev/ktstr-vconsole group kvm, 0660 (the installed rule)" \
-		[ "$(stat -c '%a %g' /dev/ktstr-vconsole)" = "660 $KVM_GID" ]
-	check "verbatim: port nodes still root's, 0600" \
-		[ "$(stat -c '%a %u %g' /dev/ktstr-port0 /dev/ktstr-port1 | sort -u)" = "600 0 0" ]
+	quickstart_checks verbatim "$qs_status" /tmp/qs.out /tmp/qs.err
 	dmesg > /tmp/klog
 	check "verbatim: kernel log clean" sh -c "! grep -qE '$KLOG_BAD' /tmp/klog"
 }
