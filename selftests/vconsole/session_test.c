@@ -431,6 +431,42 @@ static bool cgroup2_ready(void)
 }
 
 /*
+ * kthread_stop() returns once the worker has dropped its mm, which do_exit()
+ * does before the worker leaves its cgroup; rmdir() in between is EBUSY.
+ * cgroup.events says "populated 0" when the last task has left, and a
+ * change of it wakes poll() with POLLPRI.
+ */
+static int cgroup_wait_empty(const char *cg, int timeout_ms)
+{
+	char path[128], buf[256];
+	struct pollfd pfd;
+	ssize_t n;
+	int ret = -ETIMEDOUT;
+
+	snprintf(path, sizeof(path), "%s/cgroup.events", cg);
+	pfd.fd = open(path, O_RDONLY);
+	if (pfd.fd < 0)
+		return -errno;
+	pfd.events = POLLPRI;
+	for (;;) {
+		n = pread(pfd.fd, buf, sizeof(buf) - 1, 0);
+		if (n < 0) {
+			ret = -errno;
+			break;
+		}
+		buf[n] = '\0';
+		if (strstr(buf, "populated 0\n")) {
+			ret = 0;
+			break;
+		}
+		if (poll(&pfd, 1, timeout_ms) <= 0)
+			break;
+	}
+	close(pfd.fd);
+	return ret;
+}
+
+/*
  * What a guest makes the worker burn is the VMM's: the worker sits in the
  * VMM's cgroup, on the VMM's CPUs, at the VMM's nice value, as vhost's
  * worker does.  The test's own process plays the VMM.
@@ -471,6 +507,9 @@ TEST_F(owner, worker_runs_in_vmm_cgroup_on_its_cpus_at_its_nice)
 	close(fd);
 	snprintf(procs, sizeof(procs), "%s/cgroup.procs", CGROUP_ROOT);
 	ASSERT_EQ(0, write_file(procs, "%ld\n", getpid()));
+	ret = cgroup_wait_empty(cg, 10000);
+	ASSERT_EQ(0, ret) TH_LOG("%s still populated after close: %s", cg,
+				 strerror(-ret));
 	ASSERT_EQ(0, rmdir(cg)) TH_LOG("rmdir %s: %s", cg, strerror(errno));
 }
 
