@@ -158,7 +158,7 @@ static u32 vc_ctrl_read(struct vc_dev *dev, struct vc_ctrl_wire *w)
 }
 
 /* c_ovq: messages from the guest.  True if the run stopped at its weight. */
-bool vc_ctrl_tx(struct vc_dev *dev)
+bool vc_handle_ctrl_tx(struct vc_dev *dev)
 {
 	unsigned int qi = KTSTR_VC_Q_CTRL_TX;
 	struct vc_budget b = { 0 };
@@ -250,7 +250,7 @@ static int vc_ctrl_send_one(struct vc_dev *dev, const u8 *buf, size_t len)
 }
 
 /* c_ivq: queued messages to the guest, one per chain. */
-bool vc_ctrl_rx(struct vc_dev *dev)
+bool vc_handle_ctrl_rx(struct vc_dev *dev)
 {
 	unsigned int qi = KTSTR_VC_Q_CTRL_RX;
 	u8 buf[sizeof(struct vc_ctrl_wire) + VC_CTRL_NAME_MAX];

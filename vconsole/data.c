@@ -9,10 +9,15 @@
  * spins until each buffer comes back: its TX is always consumed and the
  * oldest console bytes give way, counted.
  */
+#include <linux/hrtimer.h>
 #include <linux/minmax.h>
-#include <linux/virtio_mmio.h>
+#include <linux/moduleparam.h>
 
 #include "vconsole.h"
+
+static unsigned int tx_poll_us = 500;
+module_param(tx_poll_us, uint, 0644);
+MODULE_PARM_DESC(tx_poll_us, "After a port-1 TX run that moved bytes, look at the ring again this many microseconds later with guest kicks still off (0: ask for a kick at once; at most 1 s; default 500)");
 
 static unsigned int vc_txq(unsigned int port_id)
 {
@@ -22,6 +27,47 @@ static unsigned int vc_txq(unsigned int port_id)
 static unsigned int vc_rxq(unsigned int port_id)
 {
 	return port_id ? KTSTR_VC_Q_PORT1_RX : KTSTR_VC_Q_PORT0_RX;
+}
+
+/*
+ * A port-1 writer streams: each chain it adds while the device looks at
+ * an empty ring costs it a kick, an exit to the host.  Leaving kicks off
+ * for a little while after a run that moved bytes lets the next chains
+ * pile up and be taken in one run; a look that finds nothing asks for
+ * kicks again (vc_tx_run_end).  The price: a chain waits up to
+ * tx_poll_us, and a writer that fills the ring (KTSTR_VC_QUEUE_MAX
+ * chains) within one window waits for the next.  Port 0 never waits: its
+ * guest path spins until each buffer comes back.
+ */
+static bool vc_tx_poll_arm(struct vc_dev *dev)
+{
+	unsigned int us = min(READ_ONCE(tx_poll_us), VC_TX_POLL_MAX_US);
+
+	if (!us)
+		return false;
+	hrtimer_start(&dev->tx_poll, us * NSEC_PER_USEC, HRTIMER_MODE_REL);
+	return true;
+}
+
+static enum hrtimer_restart vc_tx_poll_fire(struct hrtimer *timer)
+{
+	struct vc_dev *dev = container_of(timer, struct vc_dev, tx_poll);
+
+	vc_queue_work(dev, KTSTR_VC_Q_PORT1_TX);
+	return HRTIMER_NORESTART;
+}
+
+/* At a session's start: the timer exists only while a worker does. */
+void vc_tx_poll_init(struct vc_dev *dev)
+{
+	hrtimer_init(&dev->tx_poll, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	dev->tx_poll.function = vc_tx_poll_fire;
+}
+
+/* Only the worker's runs arm it, and the final drain does not. */
+void vc_tx_poll_cancel(struct vc_dev *dev)
+{
+	hrtimer_cancel(&dev->tx_poll);
 }
 
 /* Bytes the chain offers the device: its readable, mapped segments. */
@@ -133,7 +179,7 @@ static bool vc_tx_run_end(struct vc_dev *dev, unsigned int qi, int ret,
  * Move TX chains into the host buffer, one weighted run.  Returns true
  * when the caller must run the queue again without waiting for a kick.
  */
-bool vc_port_tx(struct vc_dev *dev, unsigned int port_id, bool notify)
+bool vc_handle_tx(struct vc_dev *dev, unsigned int port_id, bool notify)
 {
 	struct vc_port *port = &dev->slot->port[port_id];
 	unsigned int qi = vc_txq(port_id);
@@ -200,7 +246,7 @@ static bool vc_port_rx_allowed(struct vc_dev *dev, unsigned int port_id)
  * back with len 0, keeps its bytes, and ends the run.  Returns true when
  * the run stopped at its weight.
  */
-bool vc_port_rx(struct vc_dev *dev, unsigned int port_id)
+bool vc_handle_rx(struct vc_dev *dev, unsigned int port_id)
 {
 	struct vc_port *port = &dev->slot->port[port_id];
 	unsigned int qi = vc_rxq(port_id);
@@ -237,12 +283,33 @@ out:
 }
 
 /*
+ * The drains of a device reset (mmio.c) and of a session's end (worker.c)
+ * take the TX chains available now, and no more.
+ */
+void vc_tx_drain_begin(struct vc_dev *dev)
+{
+	vc_vring_freeze(dev, KTSTR_VC_Q_PORT0_TX);
+	vc_vring_freeze(dev, KTSTR_VC_Q_PORT1_TX);
+}
+
+/*
+ * One run of each TX queue into the host buffers, without interrupting
+ * the guest; true if either stopped at its weight.
+ */
+bool vc_tx_drain(struct vc_dev *dev)
+{
+	bool more = vc_handle_tx(dev, 0, false);
+
+	return vc_handle_tx(dev, 1, false) || more;
+}
+
+/*
  * A device reset: no guest chain waits for room any more, and a running
  * device (running) forgets the host bytes still queued for its guest:
  * the kernel that comes up next is another guest, and a stale 0xD3 would
  * power it off at once (the reference device clears them too).
  */
-void vc_ports_reset(struct vc_dev *dev, bool running)
+void vc_data_reset(struct vc_dev *dev, bool running)
 {
 	size_t n, total = 0;
 	unsigned int i;

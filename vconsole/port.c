@@ -11,8 +11,6 @@
  * is idle wait for the next session; those a session's guest never took
  * end with it.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
 #include <linux/anon_inodes.h>
 #include <linux/compiler.h>
 #include <linux/file.h>
@@ -48,15 +46,15 @@ static unsigned int vc_port_rxq(const struct vc_port *port)
 	return port->id ? KTSTR_VC_Q_PORT1_RX : KTSTR_VC_Q_PORT0_RX;
 }
 
-void vc_slot_kick(struct vc_slot *slot, unsigned int qi)
+void vc_slot_queue_work(struct vc_slot *slot, unsigned int qi)
 {
 	spin_lock(&slot->lock);
-	if (slot->owner)
-		vc_queue_work(slot->owner, qi);
+	if (slot->work_target)
+		vc_queue_work(slot->work_target, qi);
 	spin_unlock(&slot->lock);
 }
 
-void vc_slot_session_begin(struct vc_slot *slot, struct vc_dev *dev)
+void vc_slot_session_start(struct vc_slot *slot, struct vc_dev *dev)
 {
 	unsigned int i;
 
@@ -68,24 +66,28 @@ void vc_slot_session_begin(struct vc_slot *slot, struct vc_dev *dev)
 	spin_lock(&slot->lock);
 	slot->session++;
 	slot->live = true;
-	slot->owner = dev;
-	spin_unlock(&slot->lock);
-}
-
-/* From here on nothing on the host side reaches the instance. */
-void vc_slot_session_detach(struct vc_slot *slot)
-{
-	spin_lock(&slot->lock);
-	slot->owner = NULL;
+	slot->work_target = dev;
 	spin_unlock(&slot->lock);
 }
 
 /*
- * After the last drain: the session's readers get the rest, then EOF.
+ * The first half of a session's end: from here on no host reader or
+ * writer queues work to the instance.
+ */
+void vc_slot_session_end_work(struct vc_slot *slot)
+{
+	spin_lock(&slot->lock);
+	slot->work_target = NULL;
+	spin_unlock(&slot->lock);
+}
+
+/*
+ * The second half, after the last drain: the session's readers get the
+ * rest, then EOF.
  * Host bytes the guest never took were meant for that guest, which is
  * gone; a wake byte must not reach the next one.
  */
-void vc_slot_session_finish(struct vc_slot *slot)
+void vc_slot_session_end(struct vc_slot *slot)
 {
 	unsigned int i;
 	u64 session;
@@ -263,7 +265,7 @@ static ssize_t vc_port_take(struct vc_port *port, char __user *ubuf,
 
 	/* Room again for the chain the guest is waiting to send. */
 	if (stalled) {
-		vc_slot_kick(port->slot, KTSTR_VC_Q_PORT1_TX);
+		vc_slot_queue_work(port->slot, KTSTR_VC_Q_PORT1_TX);
 		wake_up(&port->wait);
 	}
 	return n;
@@ -305,7 +307,7 @@ static ssize_t vc_port_put(struct vc_port *port, const char __user *ubuf,
 	vc_buf_commit(&port->rx, n);
 	mutex_unlock(&port->lock);
 
-	vc_slot_kick(port->slot, vc_port_rxq(port));
+	vc_slot_queue_work(port->slot, vc_port_rxq(port));
 	return n;
 }
 
@@ -410,7 +412,8 @@ static const struct file_operations vc_port_fops = {
 	.compat_ioctl = compat_ptr_ioctl,
 };
 
-static int vc_buf_size(unsigned int param, const char *name, size_t *size)
+static int vc_buf_param_check(unsigned int param, const char *name,
+			      size_t *size)
 {
 	if (param < VC_BUF_MIN || param > VC_BUF_MAX || !is_power_of_2(param)) {
 		pr_err("%s=%u: not a power of two in %u-%u\n", name, param,
@@ -438,9 +441,9 @@ static int vc_port_init(struct vc_slot *slot, unsigned int id)
 	port->reader_eof = U64_MAX;
 	mutex_init(&port->lock);
 	init_waitqueue_head(&port->wait);
-	ret = vc_buf_size(tx_buf_size, "tx_buf_size", &tx_size);
+	ret = vc_buf_param_check(tx_buf_size, "tx_buf_size", &tx_size);
 	if (!ret)
-		ret = vc_buf_size(rx_buf_size, "rx_buf_size", &rx_size);
+		ret = vc_buf_param_check(rx_buf_size, "rx_buf_size", &rx_size);
 	if (!ret)
 		ret = vc_buf_init(&port->tx, tx_size);
 	if (!ret)

@@ -7,11 +7,22 @@
  * stay inside the ring, a chain is at most num descriptors long (which
  * also ends loops), indirect descriptors are refused (never offered), and
  * each descriptor is translated through the memory table before use.
+ * The interrupt that tells the driver about used entries is raised here
+ * too (vc_signal), as vhost_signal() sits beside the rings in vhost.c.
  */
+#include <linux/eventfd.h>
 #include <linux/uaccess.h>
+#include <linux/virtio_mmio.h>
 #include <linux/virtio_ring.h>
 
 #include "vconsole.h"
+
+/* eventfd_signal() lost its count argument in 6.8 (see Kbuild). */
+#ifdef VC_EVENTFD_SIGNAL_ONE_ARG
+#define vc_eventfd_signal(ctx)	eventfd_signal(ctx)
+#else
+#define vc_eventfd_signal(ctx)	eventfd_signal(ctx, 1)
+#endif
 
 /* The ring layouts, little endian as VIRTIO_F_VERSION_1 makes them. */
 struct vc_desc {
@@ -335,7 +346,7 @@ bool vc_vring_notify_on(struct vc_dev *dev, unsigned int qi)
 }
 
 /* Without EVENT_IDX, the driver's only say is VRING_AVAIL_F_NO_INTERRUPT. */
-bool vc_vring_wants_interrupt(struct vc_dev *dev, unsigned int qi)
+static bool vc_vring_wants_interrupt(struct vc_dev *dev, unsigned int qi)
 {
 	__le16 raw;
 
@@ -344,4 +355,20 @@ bool vc_vring_wants_interrupt(struct vc_dev *dev, unsigned int qi)
 	if (get_user(raw, (__le16 __user *)(dev->vq[qi].avail_ua + VC_AVAIL_FLAGS)))
 		return true;
 	return !(le16_to_cpu(raw) & VRING_AVAIL_F_NO_INTERRUPT);
+}
+
+/*
+ * The call, after a run published used entries: INTERRUPT_STATUS first,
+ * so the guest's handler finds it.
+ */
+void vc_signal(struct vc_dev *dev, unsigned int qi)
+{
+	lockdep_assert_held(&dev->lock);
+	if (!vc_vring_wants_interrupt(dev, qi))
+		return;
+	dev->isr |= VIRTIO_MMIO_INT_VRING;
+	dev->stats.interrupts++;
+	dev->stats.queue[qi].interrupts++;
+	if (dev->call)
+		vc_eventfd_signal(dev->call);
 }
