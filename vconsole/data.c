@@ -12,6 +12,7 @@
 #include <linux/hrtimer.h>
 #include <linux/minmax.h>
 #include <linux/moduleparam.h>
+#include <linux/uio.h>
 
 #include "vconsole.h"
 
@@ -70,18 +71,6 @@ void vc_tx_poll_cancel(struct vc_dev *dev)
 	hrtimer_cancel(&dev->tx_poll);
 }
 
-/* Bytes the chain offers the device: its readable, mapped segments. */
-static size_t vc_chain_tx_bytes(const struct vc_chain *c)
-{
-	size_t n = 0;
-	unsigned int i;
-
-	for (i = 0; i < c->nsegs; i++)
-		if (!c->seg[i].write && c->seg[i].uaddr)
-			n += c->seg[i].len;
-	return n;
-}
-
 /* Port 0: make room for n bytes by letting the oldest ones go. */
 static size_t vc_port0_make_room(struct vc_dev *dev, struct vc_port *port,
 				 size_t n)
@@ -90,6 +79,7 @@ static size_t vc_port0_make_room(struct vc_dev *dev, struct vc_port *port,
 	size_t space = vc_buf_space(&port->tx);
 	size_t drop = 0;
 
+	lockdep_assert_held(&port->lock);
 	if (n - skip > space) {
 		drop = n - skip - space;
 		vc_buf_consume(&port->tx, drop);
@@ -103,31 +93,18 @@ static size_t vc_port0_make_room(struct vc_dev *dev, struct vc_port *port,
 static int vc_tx_store(struct vc_dev *dev, struct vc_port *port, size_t skip)
 {
 	const struct vc_chain *c = &dev->chain;
-	size_t off = 0;
-	unsigned int i;
+	size_t n = c->out_len - skip;
+	struct iov_iter from;
 
-	for (i = 0; i < c->nsegs; i++) {
-		const struct vc_seg *seg = &c->seg[i];
-		const void __user *src = seg->uaddr;
-		size_t len = seg->len;
-		size_t s;
-
-		if (seg->write || !src)
-			continue;
-		s = min(skip, len);
-		skip -= s;
-		if (len == s)
-			continue;
-		if (vc_buf_store_user(&port->tx, off, src + s, len - s)) {
-			vc_reject(dev, &dev->stats.bad_desc,
-				  "port %u TX head %u unreadable", port->id,
-				  c->head);
-			return -EFAULT;
-		}
-		off += len - s;
+	vc_chain_out_iter(c, &from);
+	iov_iter_advance(&from, skip);
+	if (vc_buf_store(&port->tx, &from, n)) {
+		vc_reject(dev, &dev->stats.bad_desc,
+			  "port %u TX head %u unreadable", port->id, c->head);
+		return -EFAULT;
 	}
-	vc_buf_commit(&port->tx, off);
-	return off;
+	vc_buf_commit(&port->tx, n);
+	return n;
 }
 
 /*
@@ -136,9 +113,10 @@ static int vc_tx_store(struct vc_dev *dev, struct vc_port *port, size_t skip)
  */
 static int vc_tx_chain(struct vc_dev *dev, struct vc_port *port)
 {
-	size_t n = dev->chain.bad ? 0 : vc_chain_tx_bytes(&dev->chain);
+	size_t n = dev->chain.bad ? 0 : dev->chain.out_len;
 	size_t skip = 0;
 
+	lockdep_assert_held(&port->lock);
 	if (!n)
 		return 0;
 	if (port->id == 0) {
@@ -149,7 +127,7 @@ static int vc_tx_chain(struct vc_dev *dev, struct vc_port *port)
 			  n, port->tx.size);
 		return 0;
 	} else if (n > vc_buf_space(&port->tx)) {
-		port->tx_stalled = true;
+		WRITE_ONCE(port->tx_stalled, true);
 		return -ENOSPC;
 	}
 	return max(vc_tx_store(dev, port, skip), 0);
@@ -186,6 +164,7 @@ bool vc_handle_tx(struct vc_dev *dev, unsigned int port_id, bool notify)
 	struct vc_budget b = { 0 };
 	int ret;
 
+	lockdep_assert_held(&dev->lock);
 	if (!vc_queue_usable(dev, qi))
 		return false;
 
@@ -213,24 +192,16 @@ bool vc_handle_tx(struct vc_dev *dev, unsigned int port_id, bool notify)
 static int vc_rx_fill(struct vc_dev *dev, struct vc_port *port)
 {
 	const struct vc_chain *c = &dev->chain;
-	size_t left = vc_buf_len(&port->rx);
-	size_t off = 0;
-	unsigned int i;
+	size_t n = min(vc_buf_len(&port->rx), c->in_len);
+	struct iov_iter to;
 
+	lockdep_assert_held(&port->lock);
 	if (c->bad || c->bad_seg)
 		return -EFAULT;
-	for (i = 0; i < c->nsegs && left; i++) {
-		const struct vc_seg *seg = &c->seg[i];
-		size_t len = min_t(size_t, seg->len, left);
-
-		if (!seg->write || !len)
-			continue;
-		if (vc_buf_load_user(&port->rx, off, seg->uaddr, len))
-			return -EFAULT;
-		off += len;
-		left -= len;
-	}
-	return off;
+	vc_chain_in_iter(c, &to);
+	if (vc_buf_load(&port->rx, &to, n))
+		return -EFAULT;
+	return n;
 }
 
 static bool vc_port_rx_allowed(struct vc_dev *dev, unsigned int port_id)
@@ -253,6 +224,7 @@ bool vc_handle_rx(struct vc_dev *dev, unsigned int port_id)
 	struct vc_budget b = { 0 };
 	int ret = 0, n;
 
+	lockdep_assert_held(&dev->lock);
 	mutex_lock(&port->lock);
 	if (!vc_buf_len(&port->rx) || !vc_port_rx_allowed(dev, port_id))
 		goto out;
@@ -288,6 +260,7 @@ out:
  */
 void vc_tx_drain_begin(struct vc_dev *dev)
 {
+	lockdep_assert_held(&dev->lock);
 	vc_vring_freeze(dev, KTSTR_VC_Q_PORT0_TX);
 	vc_vring_freeze(dev, KTSTR_VC_Q_PORT1_TX);
 }
@@ -300,6 +273,7 @@ bool vc_tx_drain(struct vc_dev *dev)
 {
 	bool more = vc_handle_tx(dev, 0, false);
 
+	lockdep_assert_held(&dev->lock);
 	return vc_handle_tx(dev, 1, false) || more;
 }
 
@@ -314,11 +288,12 @@ void vc_data_reset(struct vc_dev *dev, bool running)
 	size_t n, total = 0;
 	unsigned int i;
 
+	lockdep_assert_held(&dev->lock);
 	for (i = 0; i < KTSTR_VC_NUM_PORTS; i++) {
 		struct vc_port *port = &dev->slot->port[i];
 
 		mutex_lock(&port->lock);
-		port->tx_stalled = false;
+		WRITE_ONCE(port->tx_stalled, false);
 		n = running ? vc_buf_len(&port->rx) : 0;
 		vc_buf_consume(&port->rx, n);
 		mutex_unlock(&port->lock);

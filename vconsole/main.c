@@ -71,6 +71,7 @@ static int vc_attach(struct vc_dev *dev, struct ktstr_vc_attach __user *uarg)
 	struct vc_slot *slot;
 	int ret;
 
+	lockdep_assert_held(&dev->session_lock);
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
 		return -EFAULT;
 	if (arg.flags || (arg.slot >= nr_slots && arg.slot != KTSTR_VC_SLOT_ANY))
@@ -106,6 +107,7 @@ static void vc_session_end_unclaim(struct vc_dev *dev)
 {
 	struct vc_slot *slot = dev->slot;
 
+	lockdep_assert_held(&dev->session_lock);
 	vc_session_end(dev);
 	vc_slot_unclaim(slot);
 }
@@ -117,6 +119,7 @@ static void vc_session_end_unclaim(struct vc_dev *dev)
  */
 static int vc_detach(struct vc_dev *dev)
 {
+	lockdep_assert_held(&dev->session_lock);
 	if (!dev->slot)
 		return -ENOTCONN;
 	if (dev->mm != current->mm)
@@ -178,6 +181,7 @@ static int vc_get_info(struct vc_dev *dev, struct ktstr_vc_info __user *uarg)
 		.driver_features = dev->driver_features,
 	};
 
+	lockdep_assert_held(&dev->lock);
 	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
 }
 
@@ -188,6 +192,7 @@ static int vc_get_stats(struct vc_dev *dev, struct ktstr_vc_stats __user *uarg)
 	unsigned int i;
 	int ret;
 
+	lockdep_assert_held(&dev->lock);
 	st = kmemdup(&dev->stats, sizeof(*st), GFP_KERNEL);
 	if (!st)
 		return -ENOMEM;
@@ -207,6 +212,7 @@ static long vc_session_ioctl(struct vc_dev *dev, unsigned int cmd,
 {
 	long ret;
 
+	lockdep_assert_held(&dev->lock);
 	/* A session that has begun to end takes nothing new (struct vc_dev). */
 	if (!dev->slot || dev->ending)
 		return -ENOTCONN;
@@ -292,8 +298,11 @@ static int vc_open(struct inode *inode, struct file *file)
 	mutex_init(&dev->lock);
 	ratelimit_state_init(&dev->ratelimit, DEFAULT_RATELIMIT_INTERVAL,
 			     DEFAULT_RATELIMIT_BURST);
+	/* Not shared yet; the lock is for the resets' lockdep assertions. */
+	mutex_lock(&dev->lock);
 	vc_mmio_reset(dev);
 	vc_ctrl_reset(dev);
+	mutex_unlock(&dev->lock);
 	file->private_data = dev;
 	return 0;
 }

@@ -80,6 +80,7 @@ void vc_mmio_reset(struct vc_dev *dev)
 {
 	unsigned int i;
 
+	lockdep_assert_held(&dev->lock);
 	dev->status = 0;
 	dev->device_features_sel = 0;
 	dev->driver_features_sel = 0;
@@ -176,6 +177,7 @@ static u32 vc_reg_read(struct vc_dev *dev, u32 offset)
 
 void vc_mmio_read(struct vc_dev *dev, u32 offset, u8 *data, u32 len)
 {
+	lockdep_assert_held(&dev->lock);
 	if (offset >= KTSTR_VC_CONFIG_OFFSET && offset < VC_CONFIG_END) {
 		vc_config_read(dev, offset - KTSTR_VC_CONFIG_OFFSET, data, len);
 		return;
@@ -425,6 +427,7 @@ static void vc_reg_write(struct vc_dev *dev, u32 offset, u32 val)
 
 void vc_mmio_write(struct vc_dev *dev, u32 offset, const u8 *data, u32 len)
 {
+	lockdep_assert_held(&dev->lock);
 	if (offset >= KTSTR_VC_CONFIG_OFFSET && offset < VC_CONFIG_END) {
 		vc_reject(dev, &dev->stats.bad_config_write,
 			  "write to read-only config space at %#x", offset);

@@ -20,6 +20,7 @@
 #include <linux/module.h>
 #include <linux/sched/signal.h>
 #include <linux/uaccess.h>
+#include <linux/uio.h>
 #include <asm/ioctls.h>
 
 #include "vconsole.h"
@@ -104,8 +105,8 @@ void vc_slot_session_end(struct vc_slot *slot)
 		mutex_lock(&port->lock);
 		if (port->reader_session == session &&
 		    port->reader_eof == U64_MAX)
-			port->reader_eof = port->tx.in;
-		port->tx_stalled = false;
+			WRITE_ONCE(port->reader_eof, port->tx.in);
+		WRITE_ONCE(port->tx_stalled, false);
 		stale = vc_buf_len(&port->rx);
 		vc_buf_consume(&port->rx, stale);
 		mutex_unlock(&port->lock);
@@ -159,6 +160,7 @@ static void vc_port_skip_stale(struct vc_port *port)
 {
 	u64 stale;
 
+	lockdep_assert_held(&port->lock);
 	if (port->tx.out >= port->session_start)
 		return;
 	stale = port->session_start - port->tx.out;
@@ -180,12 +182,12 @@ static void vc_port_reader_attach(struct vc_port *port)
 	session = slot->session;
 	spin_unlock(&slot->lock);
 
-	port->reader_eof = U64_MAX;
+	WRITE_ONCE(port->reader_eof, U64_MAX);
 	port->reader_session = session;
 	if (live)
 		vc_port_skip_stale(port);
 	else if (vc_buf_len(&port->tx))
-		port->reader_eof = port->tx.in;
+		WRITE_ONCE(port->reader_eof, port->tx.in);
 	else
 		port->reader_session = session + 1;
 	mutex_unlock(&port->lock);
@@ -232,7 +234,7 @@ static int vc_port_release(struct inode *inode, struct file *file)
 	if (file->f_mode & FMODE_READ) {
 		mutex_lock(&port->lock);
 		port->reader_session = 0;
-		port->reader_eof = U64_MAX;
+		WRITE_ONCE(port->reader_eof, U64_MAX);
 		mutex_unlock(&port->lock);
 		atomic_set(&port->reader_open, 0);
 	}
@@ -241,26 +243,25 @@ static int vc_port_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-/* Take up to count bytes: >0 taken, 0 at EOF, -EAGAIN if none yet. */
-static ssize_t vc_port_take(struct vc_port *port, char __user *ubuf,
-			    size_t count)
+/* Take what to has room for: >0 taken, 0 at EOF, -EAGAIN if none yet. */
+static ssize_t vc_port_take(struct vc_port *port, struct iov_iter *to)
 {
 	size_t n;
 	bool stalled;
 
 	mutex_lock(&port->lock);
-	n = min(count, vc_port_readable(port));
+	n = min(iov_iter_count(to), vc_port_readable(port));
 	if (!n) {
 		mutex_unlock(&port->lock);
 		return vc_port_at_eof(port) ? 0 : -EAGAIN;
 	}
-	if (vc_buf_load_user(&port->tx, 0, ubuf, n)) {
+	if (vc_buf_load(&port->tx, to, n)) {
 		mutex_unlock(&port->lock);
 		return -EFAULT;
 	}
 	vc_buf_consume(&port->tx, n);
 	stalled = port->tx_stalled;
-	port->tx_stalled = false;
+	WRITE_ONCE(port->tx_stalled, false);
 	mutex_unlock(&port->lock);
 
 	/* Room again for the chain the guest is waiting to send. */
@@ -271,16 +272,16 @@ static ssize_t vc_port_take(struct vc_port *port, char __user *ubuf,
 	return n;
 }
 
-static ssize_t vc_port_read(struct file *file, char __user *ubuf,
-			    size_t count, loff_t *ppos)
+static ssize_t vc_port_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
+	struct file *file = iocb->ki_filp;
 	struct vc_port *port = file->private_data;
 	ssize_t ret;
 
-	if (!count)
+	if (!iov_iter_count(to))
 		return 0;
 	for (;;) {
-		ret = vc_port_take(port, ubuf, count);
+		ret = vc_port_take(port, to);
 		if (ret != -EAGAIN || (file->f_flags & O_NONBLOCK))
 			return ret;
 		if (wait_event_interruptible(port->wait,
@@ -289,18 +290,17 @@ static ssize_t vc_port_read(struct file *file, char __user *ubuf,
 	}
 }
 
-static ssize_t vc_port_put(struct vc_port *port, const char __user *ubuf,
-			   size_t count)
+static ssize_t vc_port_put(struct vc_port *port, struct iov_iter *from)
 {
 	size_t n;
 
 	mutex_lock(&port->lock);
-	n = min(count, vc_buf_space(&port->rx));
+	n = min(iov_iter_count(from), vc_buf_space(&port->rx));
 	if (!n) {
 		mutex_unlock(&port->lock);
 		return -EAGAIN;
 	}
-	if (vc_buf_store_user(&port->rx, 0, ubuf, n)) {
+	if (vc_buf_store(&port->rx, from, n)) {
 		mutex_unlock(&port->lock);
 		return -EFAULT;
 	}
@@ -311,16 +311,16 @@ static ssize_t vc_port_put(struct vc_port *port, const char __user *ubuf,
 	return n;
 }
 
-static ssize_t vc_port_write(struct file *file, const char __user *ubuf,
-			     size_t count, loff_t *ppos)
+static ssize_t vc_port_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
+	struct file *file = iocb->ki_filp;
 	struct vc_port *port = file->private_data;
 	ssize_t ret;
 
-	if (!count)
+	if (!iov_iter_count(from))
 		return 0;
 	for (;;) {
-		ret = vc_port_put(port, ubuf, count);
+		ret = vc_port_put(port, from);
 		if (ret != -EAGAIN || (file->f_flags & O_NONBLOCK))
 			return ret;
 		if (wait_event_interruptible(port->wait,
@@ -405,8 +405,8 @@ static const struct file_operations vc_port_fops = {
 	.owner = THIS_MODULE,
 	.open = vc_port_open,
 	.release = vc_port_release,
-	.read = vc_port_read,
-	.write = vc_port_write,
+	.read_iter = vc_port_read_iter,
+	.write_iter = vc_port_write_iter,
 	.poll = vc_port_poll,
 	.unlocked_ioctl = vc_port_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,

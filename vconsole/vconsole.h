@@ -38,6 +38,7 @@
 #include <linux/sched.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/uio.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_console.h>
 #include <linux/wait.h>
@@ -99,8 +100,12 @@ struct vc_port {
 	atomic_t reader_open;		/* one reader at a time */
 	atomic_t writer_open;		/* one writer at a time */
 	u64 reader_session;		/* the session the opener reads */
-	u64 reader_eof;			/* tx position of its end, or U64_MAX */
 	u64 session_start;		/* tx position where the session began */
+	/*
+	 * Read without the lock too, as hints (wake-up conditions, poll,
+	 * the final drain), with tx.in and tx.out: changed by WRITE_ONCE.
+	 */
+	u64 reader_eof;			/* tx position of its end, or U64_MAX */
 	bool tx_stalled;		/* guest TX waits for reader room */
 	u64 dropped;			/* port 0: oldest bytes given way */
 };
@@ -135,21 +140,25 @@ struct vc_mem {
 	struct vc_mem_region regions[];	/* sorted by gpa, disjoint */
 };
 
-/* One descriptor of a chain, translated: where the bytes are in the VMM. */
-struct vc_seg {
-	void __user *uaddr;		/* NULL: outside guest memory */
-	u32 len;
-	bool write;			/* device writes (guest reads) */
-};
-
+/*
+ * A chain, walked: its readable (out) and writable (in) descriptors as
+ * iovecs in the VMM's address space, each part in ring order, as
+ * vhost_get_vq_desc() fills them.  A descriptor outside guest memory is
+ * left out and marks the chain (bad_seg); one of length 0 is left out.
+ */
 struct vc_chain {
 	u16 head;
-	unsigned int nsegs;
 	unsigned int ndescs;		/* descriptors read, for the weight */
 	const char *bad;		/* why it is malformed: use none of it */
-	bool bad_seg;			/* some segment is outside memory */
+	bool bad_seg;			/* some descriptor is outside memory */
 	bool truncated;			/* a TX descriptor over VC_TX_DESC_MAX */
-	struct vc_seg seg[KTSTR_VC_QUEUE_MAX];
+	unsigned int nout;
+	unsigned int nin;
+	size_t out_len;			/* bytes in out[] */
+	size_t in_len;			/* bytes in in[] */
+	size_t in_room;			/* writable bytes claimed, mapped or not */
+	struct iovec out[KTSTR_VC_QUEUE_MAX];
+	struct iovec in[KTSTR_VC_QUEUE_MAX];
 };
 
 /* One split virtqueue: the driver's configuration and our progress. */
@@ -318,6 +327,8 @@ bool vc_queue_usable(struct vc_dev *dev, unsigned int qi);
 void vc_vring_freeze(struct vc_dev *dev, unsigned int qi);
 int vc_vring_peek(struct vc_dev *dev, unsigned int qi,
 		  const struct vc_budget *b);
+void vc_chain_out_iter(const struct vc_chain *c, struct iov_iter *iter);
+void vc_chain_in_iter(const struct vc_chain *c, struct iov_iter *iter);
 void vc_budget_charge(struct vc_budget *b, const struct vc_chain *c,
 		      size_t bytes);
 void vc_vring_consume(struct vc_dev *dev, unsigned int qi, u32 len);
@@ -347,11 +358,9 @@ int vc_buf_init(struct vc_buf *b, size_t size);
 void vc_buf_free(struct vc_buf *b);
 size_t vc_buf_len(const struct vc_buf *b);
 size_t vc_buf_space(const struct vc_buf *b);
-int vc_buf_store_user(struct vc_buf *b, size_t off, const void __user *src,
-		      size_t len);
+int vc_buf_store(struct vc_buf *b, struct iov_iter *from, size_t len);
 void vc_buf_commit(struct vc_buf *b, size_t len);
-int vc_buf_load_user(const struct vc_buf *b, size_t off, void __user *dst,
-		     size_t len);
+int vc_buf_load(const struct vc_buf *b, struct iov_iter *to, size_t len);
 void vc_buf_consume(struct vc_buf *b, size_t len);
 
 #endif /* _KTSTR_VCONSOLE_H */

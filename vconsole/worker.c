@@ -28,6 +28,7 @@ static unsigned long vc_run(struct vc_dev *dev, unsigned long work)
 {
 	unsigned long again = 0;
 
+	lockdep_assert_held(&dev->lock);
 	if (test_bit(KTSTR_VC_Q_PORT0_TX, &work) && vc_handle_tx(dev, 0, true))
 		__set_bit(KTSTR_VC_Q_PORT0_TX, &again);
 	if (test_bit(KTSTR_VC_Q_PORT1_TX, &work) && vc_handle_tx(dev, 1, true))
@@ -135,6 +136,7 @@ void vc_mem_changed(struct vc_dev *dev)
 {
 	unsigned int qi;
 
+	lockdep_assert_held(&dev->lock);
 	for (qi = 0; qi < KTSTR_VC_NUM_QUEUES; qi++)
 		if (dev->vq[qi].notify_off)
 			vc_queue_work(dev, qi);
@@ -195,6 +197,7 @@ int vc_set_kick(struct vc_dev *dev, struct ktstr_vc_kick __user *uarg)
 {
 	struct ktstr_vc_kick arg;
 
+	lockdep_assert_held(&dev->lock);
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
 		return -EFAULT;
 	if (arg.queue >= KTSTR_VC_NUM_QUEUES || arg.fd < -1)
@@ -210,6 +213,7 @@ int vc_set_call(struct vc_dev *dev, struct ktstr_vc_call __user *uarg)
 	struct eventfd_ctx *ctx = NULL;
 	struct ktstr_vc_call arg;
 
+	lockdep_assert_held(&dev->lock);
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
 		return -EFAULT;
 	if (arg.padding || arg.fd < -1)
@@ -249,6 +253,7 @@ int vc_session_start(struct vc_dev *dev)
 	struct task_struct *worker;
 	int ret;
 
+	lockdep_assert_held(&dev->lock);
 	dev->mm = get_task_mm(current);
 	if (!dev->mm)
 		return -EINVAL;
@@ -287,6 +292,7 @@ void vc_session_end(struct vc_dev *dev)
 	struct vc_slot *slot = dev->slot;
 	unsigned int qi;
 
+	lockdep_assert_held(&dev->session_lock);
 	mutex_lock(&dev->lock);
 	dev->ending = true;
 	for (qi = 0; qi < KTSTR_VC_NUM_QUEUES; qi++)
