@@ -40,6 +40,8 @@
 #	VM_TESTS="<repo>/build/selftests/vconsole <repo>/build/selftests/tlv
 #		  <repo>/build/selftests/stress"
 #				directories of test binaries
+#	VM_EXTRA=		a directory the VM gets as /extra (the
+#				modules and vc_bench of selftests/bench/ab.sh)
 #	VMM_TEST=1		also run the VM test (0: the kselftests only)
 #	VERBATIM_TEST=1		and on 6.12 the README's quick start, build
 #				lines and all, on this machine's own root
@@ -76,6 +78,7 @@ DEBUG_KERNEL=${DEBUG_KERNEL:-$BUILD/debug-kernel}
 VM_SRC=${VM_SRC:-$TOP}
 VM_TESTS=${VM_TESTS:-$BUILD/selftests/vconsole $BUILD/selftests/tlv $BUILD/selftests/stress}
 VM_OUT=${VM_OUT:-$BUILD}
+VM_EXTRA=${VM_EXTRA:-}
 VMM_TEST=${VMM_TEST:-1}
 VMM_L1_TIMEOUT=${VMM_L1_TIMEOUT:-600}
 VERBATIM_TEST=${VERBATIM_TEST:-1}
@@ -171,6 +174,7 @@ make_initramfs()
 	IFS=, read -ra deps <<< "$(modinfo -F depends "$ko")"
 	kmod_add "$kdir" "$ver" "$root/modules/vconsole" "${deps[@]}"
 	cp "$ko" "$root/modules/vconsole/99-ktstr_vconsole.ko"
+	[[ -z $VM_EXTRA ]] || cp -r "$VM_EXTRA" "$root/extra"
 	# None is a failed check already (main): the VM still checks loading.
 	# shellcheck disable=SC2086 # a list of directories
 	find $VM_TESTS -maxdepth 1 -type f -perm -u+x \
