@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Kicks in, calls out, and the worker between them.
+ * A session: the kick and call eventfds, and the worker between them.
  *
  * A kick eventfd (KVM ioeventfd on QUEUE_NOTIFY) wakes us through a
  * wait-queue callback, as vhost_poll does; the callback only marks the
- * queue pending and wakes the instance's kernel thread, which runs on the
- * VMM's mm (kthread_use_mm) so guest memory is plain user memory.  Kicks
- * that arrive while the worker runs coalesce into the pending mask; a run
- * that stops at its weight marks its queue pending again itself.  The
+ * queue pending (vc_queue_work) and wakes the instance's kernel thread,
+ * which runs on the VMM's mm (kthread_use_mm) so guest memory is plain
+ * user memory.  Kicks that arrive while the worker runs coalesce into the
+ * pending mask; a run that stops at its weight is marked pending again
+ * here.  The call eventfd is what vring.c's vc_signal() raises.  The
  * worker joins the VMM's cgroups and takes its CPUs and nice value, so
  * what a guest makes it burn is the VMM's to limit (as vhost's worker).
  */
