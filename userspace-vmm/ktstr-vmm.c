@@ -39,8 +39,6 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <unistd.h>
-#include <fcntl.h>
 #include <linux/ktstr_vconsole.h>
 
 #include "ktstr-vmm.h"
@@ -59,70 +57,6 @@ static double vmm_elapsed(void)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (now.tv_sec - vmm_t0.tv_sec) +
 	       (now.tv_nsec - vmm_t0.tv_nsec) / 1e9;
-}
-
-void vmm_log_msg(const char *msg)
-{
-	char line[VMM_MSG_MAX + 16];
-	int n;
-
-	/* One write, so lines from several threads do not mix. */
-	n = snprintf(line, sizeof(line), "ktstr-vmm: %s\n", msg);
-	if (n > (int)sizeof(line) - 1)
-		n = sizeof(line) - 1;
-	if (write(STDERR_FILENO, line, n) < 0)
-		return;
-}
-
-noreturn void vmm_die_msg(const char *msg)
-{
-	vmm_log_msg(msg);
-	exit(VMM_ERROR);
-}
-
-noreturn void vmm_usage_msg(const char *msg)
-{
-	vmm_log_msg(msg);
-	exit(VMM_USAGE);
-}
-
-void vmm_stop_msg(struct vmm *vm, enum vmm_status status, const char *msg)
-{
-	size_t len = strnlen(msg, sizeof(vm->reason) - 1);
-
-	pthread_mutex_lock(&vm->lock);
-	if (!vm->stopping) {
-		vm->stopping = true;
-		vm->status = status;
-		memcpy(vm->reason, msg, len);
-		vm->reason[len] = 0;
-	}
-	pthread_mutex_unlock(&vm->lock);
-	/* The main thread acts on it. */
-	pthread_kill(vm->main_thread, SIGUSR1);
-}
-
-bool vmm_stopping(struct vmm *vm)
-{
-	bool ret;
-
-	pthread_mutex_lock(&vm->lock);
-	ret = vm->stopping;
-	pthread_mutex_unlock(&vm->lock);
-	return ret;
-}
-
-/* Host address of guest-physical [gpa, gpa + len), which must be RAM. */
-void *vmm_gpa(struct vmm *vm, __u64 gpa, __u64 len)
-{
-	if (gpa <= vm->low_size && len <= vm->low_size - gpa)
-		return vm->ram + gpa;
-	if (gpa >= VMM_HIGH_MEM_START &&
-	    gpa - VMM_HIGH_MEM_START <= vm->high_size &&
-	    len <= vm->high_size - (gpa - VMM_HIGH_MEM_START))
-		return vm->ram + vm->low_size + (gpa - VMM_HIGH_MEM_START);
-	vmm_die("guest memory %#llx-%#llx is not RAM",
-		(unsigned long long)gpa, (unsigned long long)(gpa + len));
 }
 
 static void print_help(FILE *out)
@@ -466,8 +400,8 @@ int main(int argc, char **argv)
 	ports_init(vm);
 
 	boot_read(vm, strlen(vm->cmdline) + strlen(VMM_DEV_CMDLINE));
-	vcpu_init_kvm(vm);
-	boot_setup_memory(vm);
+	kvm_init_vm(vm);
+	kvm_setup_memory(vm);
 	vcpu_create_all(vm);
 	vdev_open(vm);
 	cmdline = build_cmdline(vm, vm->dev.ctrl_fd >= 0);

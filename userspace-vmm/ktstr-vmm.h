@@ -5,8 +5,9 @@
  * files:
  *
  *	ktstr-vmm.c	arguments, the VM's life cycle, signals
- *	vmm-boot.c	memory layout, bzImage and initrd loading, boot
- *			params, e820, MP table, page tables, BSP registers
+ *	kvm.c		/dev/kvm, the VM, its irqchip and PIT, guest RAM
+ *	vmm-boot.c	bzImage and initrd loading, boot params, e820,
+ *			MP table, page tables, BSP registers
  *	vmm-vcpu.c	vCPU creation, CPUID, the run loop, port I/O, halt
  *			detection
  *	vmm-uart.c	COM1, a 16550A without receive
@@ -19,6 +20,7 @@
  *	vmm-frames.c	the guest's frames on port 1: SNRQ answered,
  *			the wake byte sent after EXIT
  *	vmm-diag.c	what to do when /dev/kvm or the device fails
+ *	util.c		messages, dying, stopping the VM
  *
  * Guest physical memory: RAM from 0 up to min(mem, 3 GiB), the rest (if
  * any) from 4 GiB; the hole between holds the device window at
@@ -211,7 +213,7 @@ struct vmm {
 	unsigned int probe_round;	/* halt detection round, atomic */
 };
 
-/* ktstr-vmm.c */
+/* util.c */
 /*
  * Messages are formatted by snprintf() in the caller's frame, so the
  * compiler checks every format against its arguments.
@@ -248,16 +250,18 @@ noreturn void vmm_die_msg(const char *msg);
 noreturn void vmm_usage_msg(const char *msg);
 void vmm_stop_msg(struct vmm *vm, enum vmm_status status, const char *msg);
 bool vmm_stopping(struct vmm *vm);
-void *vmm_gpa(struct vmm *vm, __u64 gpa, __u64 len);
+
+/* kvm.c */
+void kvm_init_vm(struct vmm *vm);
+void kvm_setup_memory(struct vmm *vm);
+void *kvm_gpa(struct vmm *vm, __u64 gpa, __u64 len);
 
 /* vmm-boot.c */
 void boot_read(struct vmm *vm, size_t cmdline_len);
-void boot_setup_memory(struct vmm *vm);
 void boot_load(struct vmm *vm, const char *cmdline);
 void boot_setup_bsp(struct vcpu *vcpu);
 
 /* vmm-vcpu.c */
-void vcpu_init_kvm(struct vmm *vm);
 void vcpu_create_all(struct vmm *vm);
 void vcpu_start_all(struct vmm *vm);
 void vcpu_kick(struct vcpu *vcpu);

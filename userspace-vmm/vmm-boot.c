@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Guest memory and the Linux x86 64-bit boot protocol
- * (Documentation/arch/x86/boot.rst).
+ * The Linux x86 64-bit boot protocol (Documentation/arch/x86/boot.rst)
+ * in the guest RAM that kvm.c set up.
  *
  * Low memory as the guest finds it when its first instruction runs:
  *
@@ -32,7 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <asm/bootparam.h>
@@ -174,37 +173,6 @@ static __u8 checksum(const void *p, size_t len)
 	return -sum;
 }
 
-/* Guest RAM: one anonymous mapping, in one or two memory slots. */
-void boot_setup_memory(struct vmm *vm)
-{
-	struct kvm_userspace_memory_region region = { 0 };
-
-	vm->ram = mmap(NULL, vm->mem_size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (vm->ram == MAP_FAILED)
-		vmm_die("cannot map %llu MiB of guest memory: %s",
-			(unsigned long long)(vm->mem_size >> 20),
-			strerror(errno));
-	madvise(vm->ram, vm->mem_size, MADV_HUGEPAGE);
-
-	region.slot = 0;
-	region.guest_phys_addr = 0;
-	region.memory_size = vm->low_size;
-	region.userspace_addr = (uintptr_t)vm->ram;
-	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
-		vmm_die("KVM_SET_USER_MEMORY_REGION (low memory): %s",
-			strerror(errno));
-	if (!vm->high_size)
-		return;
-	region.slot = 1;
-	region.guest_phys_addr = VMM_HIGH_MEM_START;
-	region.memory_size = vm->high_size;
-	region.userspace_addr = (uintptr_t)vm->ram + vm->low_size;
-	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
-		vmm_die("KVM_SET_USER_MEMORY_REGION (memory above 4 GiB): %s",
-			strerror(errno));
-}
-
 /* Opens a regular file to read whole; its size in *size. */
 static int open_file(const char *path, const char *what, size_t *size)
 {
@@ -264,9 +232,9 @@ static void setup_e820(struct vmm *vm, struct boot_params *bp)
 
 static void setup_page_tables(struct vmm *vm)
 {
-	__u64 *pml4 = vmm_gpa(vm, PML4_ADDR, 4096);
-	__u64 *pdpt = vmm_gpa(vm, PDPT_ADDR, 4096);
-	__u64 *pd = vmm_gpa(vm, PD_ADDR, 4 * 4096);
+	__u64 *pml4 = kvm_gpa(vm, PML4_ADDR, 4096);
+	__u64 *pdpt = kvm_gpa(vm, PDPT_ADDR, 4096);
+	__u64 *pd = kvm_gpa(vm, PD_ADDR, 4 * 4096);
 	unsigned int i;
 
 	pml4[0] = PDPT_ADDR | PTE_P | PTE_RW;
@@ -278,7 +246,7 @@ static void setup_page_tables(struct vmm *vm)
 
 static void setup_gdt(struct vmm *vm)
 {
-	__u64 *gdt = vmm_gpa(vm, GDT_ADDR, 6 * 8);
+	__u64 *gdt = kvm_gpa(vm, GDT_ADDR, 6 * 8);
 
 	gdt[SEL_CODE64 / 8] = 0x00af9b000000ffffULL;	/* L, present, code */
 	gdt[SEL_DATA / 8] = 0x00cf93000000ffffULL;	/* 4 GiB, present, data */
@@ -303,8 +271,8 @@ static void cpuid_leaf1(struct vmm *vm, __u32 *eax, __u32 *edx)
 
 static void setup_mptable(struct vmm *vm)
 {
-	struct mpf_intel *mpf = vmm_gpa(vm, EBDA_ADDR, sizeof(*mpf));
-	__u8 *base = vmm_gpa(vm, MPC_ADDR, KERNEL_ADDR - MPC_ADDR);
+	struct mpf_intel *mpf = kvm_gpa(vm, EBDA_ADDR, sizeof(*mpf));
+	__u8 *base = kvm_gpa(vm, MPC_ADDR, KERNEL_ADDR - MPC_ADDR);
 	struct mpc_table *mpc = (struct mpc_table *)base;
 	__u8 *p = base + sizeof(*mpc);
 	__u8 ioapic_id = vm->ncpus;
@@ -395,8 +363,8 @@ static void setup_bda(struct vmm *vm)
 {
 	__u16 ebda_seg = EBDA_ADDR >> 4, base_kb = EBDA_ADDR >> 10;
 
-	memcpy(vmm_gpa(vm, BDA_EBDA_SEG, 2), &ebda_seg, 2);
-	memcpy(vmm_gpa(vm, BDA_BASE_MEM_KB, 2), &base_kb, 2);
+	memcpy(kvm_gpa(vm, BDA_EBDA_SEG, 2), &ebda_seg, 2);
+	memcpy(kvm_gpa(vm, BDA_BASE_MEM_KB, 2), &base_kb, 2);
 }
 
 static const struct setup_header *image_hdr(const struct vmm *vm)
@@ -511,7 +479,7 @@ static void load_kernel(struct vmm *vm, struct boot_params *bp)
 	if (hdr_len > sizeof(*hdr))
 		hdr_len = sizeof(*hdr);
 	memcpy(hdr, vm->kernel_img + SETUP_HDR_OFFSET, hdr_len);
-	memcpy(vmm_gpa(vm, KERNEL_ADDR, vm->kernel_size - vm->setup_size),
+	memcpy(kvm_gpa(vm, KERNEL_ADDR, vm->kernel_size - vm->setup_size),
 	       vm->kernel_img + vm->setup_size,
 	       vm->kernel_size - vm->setup_size);
 	free(vm->kernel_img);
@@ -529,7 +497,7 @@ static void load_cmdline(struct vmm *vm, struct boot_params *bp,
 {
 	size_t len = strlen(cmdline);
 
-	memcpy(vmm_gpa(vm, CMDLINE_ADDR, len + 1), cmdline, len + 1);
+	memcpy(kvm_gpa(vm, CMDLINE_ADDR, len + 1), cmdline, len + 1);
 	bp->hdr.cmd_line_ptr = CMDLINE_ADDR;
 	bp->ext_cmd_line_ptr = 0;
 }
@@ -539,7 +507,7 @@ static void load_initrd(struct vmm *vm, struct boot_params *bp)
 	if (!vm->initrd)
 		return;
 	read_all(vm->initrd_fd, vm->initrd, "initrd",
-		 vmm_gpa(vm, vm->initrd_start, vm->initrd_size),
+		 kvm_gpa(vm, vm->initrd_start, vm->initrd_size),
 		 vm->initrd_size);
 	bp->hdr.ramdisk_image = vm->initrd_start;
 	bp->hdr.ramdisk_size = vm->initrd_size;
@@ -553,7 +521,7 @@ static void load_initrd(struct vmm *vm, struct boot_params *bp)
 /* Guest memory as the kernel expects it at its 64-bit entry point. */
 void boot_load(struct vmm *vm, const char *cmdline)
 {
-	struct boot_params *bp = vmm_gpa(vm, BOOT_PARAMS_ADDR, sizeof(*bp));
+	struct boot_params *bp = kvm_gpa(vm, BOOT_PARAMS_ADDR, sizeof(*bp));
 
 	memset(bp, 0, sizeof(*bp));
 	load_kernel(vm, bp);
