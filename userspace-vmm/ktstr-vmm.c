@@ -397,7 +397,7 @@ int main(int argc, char **argv)
 	uart_init(&vm->com1);
 	parse_args(vm, argc, argv);
 	signals_setup(&wait_set);
-	ports_init(vm);
+	tx_init(vm);
 
 	boot_read(vm, strlen(vm->cmdline) + strlen(VMM_DEV_CMDLINE));
 	kvm_init_vm(vm);

@@ -5,22 +5,26 @@
  * files:
  *
  *	ktstr-vmm.c	arguments, the VM's life cycle, signals
- *	kvm.c		/dev/kvm, the VM, its irqchip and PIT, guest RAM
  *	vmm-boot.c	bzImage and initrd loading, boot params, e820,
  *			MP table, page tables, BSP registers
  *	vmm-vcpu.c	vCPU creation, CPUID, the run loop, port I/O, halt
  *			detection
+ *	vmm-port.c	the ports' streams: port 0 to stdout, port 1 to
+ *			--port1, stdin to port 0
+ *	vmm-frames.c	the guest's frames on port 1: SNRQ answered,
+ *			the wake byte sent after EXIT
+ *	vmm-tx.c	host -> guest writes, stopped before the session ends
+ *	vmm-term.c	stdin as the guest's console: raw mode, Ctrl-A
+ *			escapes, the terminal restored on every exit
  *	vmm-uart.c	COM1, a 16550A without receive
  *	vmm-device.c	the virtio-mmio window: ktstr_vconsole session,
  *			ioeventfds, irqfd, MMIO forwarding, port fds
- *	vmm-port.c	the ports' streams: port 0 to stdout, port 1 to
- *			--port1, stdin to port 0, host -> guest writes
- *	vmm-term.c	stdin as the guest's console: raw mode, Ctrl-A
- *			escapes, the terminal restored on every exit
- *	vmm-frames.c	the guest's frames on port 1: SNRQ answered,
- *			the wake byte sent after EXIT
+ *	kvm.c		/dev/kvm, the VM, its irqchip and PIT, guest RAM
  *	vmm-diag.c	what to do when /dev/kvm or the device fails
  *	util.c		messages, dying, stopping the VM
+ *
+ * A file calls only files below it in this list, never one above: no
+ * two depend on each other, and each can be read with what is below.
  *
  * Guest physical memory: RAM from 0 up to min(mem, 3 GiB), the rest (if
  * any) from 4 GiB; the hole between holds the device window at
@@ -280,13 +284,15 @@ void vdev_mmio(struct vmm *vm, __u64 offset, __u8 *data, __u32 len,
 void vdev_close(struct vmm *vm);
 
 /* vmm-port.c */
-void ports_init(struct vmm *vm);
 void ports_start(struct vmm *vm);
-bool port_send(struct vmm *vm, unsigned int port, const void *buf,
-	       size_t len);
-void port_close_writer(struct vmm *vm, unsigned int port);
 void ports_stop_tx(struct vmm *vm);
 void ports_join(struct vmm *vm);
+
+/* vmm-tx.c */
+void tx_init(struct vmm *vm);
+bool tx_send(struct vmm *vm, unsigned int port, const void *buf, size_t len);
+void tx_close_writer(struct vmm *vm, unsigned int port);
+void tx_stop(struct vmm *vm);
 
 /* vmm-term.c */
 bool term_start(void);

@@ -80,7 +80,7 @@ static void answer_snrq(struct vmm *vm, const __u8 *req)
 	put_le32(frame, TLV_SNRP);
 	put_le32(frame + 4, VMM_SNR_LEN);
 	put_le32(frame + 8, crc32_ieee(payload, VMM_SNR_LEN));
-	if (port_send(vm, 1, frame, sizeof(frame)))
+	if (tx_send(vm, 1, frame, sizeof(frame)))
 		vmm_log("SNRQ id %u kind %u \"%s\": answered with SNRP \"%s\"",
 			get_le32(req), get_le32(req + 4), name, vm->snrp_name);
 }
@@ -94,7 +94,7 @@ static void got_exit(struct vmm *vm, const __u8 *payload)
 	f->exit_code = (__s32)get_le32(payload);
 	if (!vm->shutdown_after_exit)
 		return;
-	if (port_send(vm, 0, &wake, 1))
+	if (tx_send(vm, 0, &wake, 1))
 		vmm_log("guest EXIT %d: shutdown wake byte %#x sent",
 			f->exit_code, wake);
 }
