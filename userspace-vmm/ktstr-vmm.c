@@ -190,6 +190,58 @@ enum {
 	OPT_VERSION,
 };
 
+/* One option of getopt_long(); exits for --help, --version and errors. */
+static void take_option(struct vmm *vm, int c, char **argv)
+{
+	switch (c) {
+	case 'k':
+		vm->kernel = optarg;
+		break;
+	case 'i':
+		vm->initrd = optarg;
+		break;
+	case 'c':
+		vm->cmdline = optarg;
+		break;
+	case 'n':
+		vm->ncpus = parse_uint("--cpus", optarg, 1, VMM_MAX_CPUS);
+		break;
+	case 'm':
+		vm->mem_size = parse_mem(optarg);
+		break;
+	case 's':
+		vm->slot = parse_slot(optarg);
+		break;
+	case OPT_NO_DEVICE:
+		vm->no_device = true;
+		break;
+	case 'p':
+		vm->port1_out = optarg;
+		break;
+	case OPT_SNRP:
+		vm->snrp_name = optarg;
+		break;
+	case OPT_SHUTDOWN_AFTER_EXIT:
+		vm->shutdown_after_exit = true;
+		break;
+	case 'S':
+		vm->stats = true;
+		break;
+	case 'v':
+		vm->verbose = true;
+		break;
+	case 'h':
+		print_help(stdout);
+		exit(0);
+	case OPT_VERSION:
+		printf("ktstr-vmm %s\n", KTSTR_VC_VERSION);
+		exit(0);
+	default:
+		vmm_usage("option %s: unknown or missing its argument (see --help)",
+			  argv[optind - 1]);
+	}
+}
+
 static void parse_args(struct vmm *vm, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -217,56 +269,8 @@ static void parse_args(struct vmm *vm, int argc, char **argv)
 	vm->slot = KTSTR_VC_SLOT_ANY;
 	vm->mem_size = (__u64)VMM_DEFAULT_MEM_MIB << 20;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'k':
-			vm->kernel = optarg;
-			break;
-		case 'i':
-			vm->initrd = optarg;
-			break;
-		case 'c':
-			vm->cmdline = optarg;
-			break;
-		case 'n':
-			vm->ncpus = parse_uint("--cpus", optarg, 1,
-					       VMM_MAX_CPUS);
-			break;
-		case 'm':
-			vm->mem_size = parse_mem(optarg);
-			break;
-		case 's':
-			vm->slot = parse_slot(optarg);
-			break;
-		case OPT_NO_DEVICE:
-			vm->no_device = true;
-			break;
-		case 'p':
-			vm->port1_out = optarg;
-			break;
-		case OPT_SNRP:
-			vm->snrp_name = optarg;
-			break;
-		case OPT_SHUTDOWN_AFTER_EXIT:
-			vm->shutdown_after_exit = true;
-			break;
-		case 'S':
-			vm->stats = true;
-			break;
-		case 'v':
-			vm->verbose = true;
-			break;
-		case 'h':
-			print_help(stdout);
-			exit(0);
-		case OPT_VERSION:
-			printf("ktstr-vmm %s\n", KTSTR_VC_VERSION);
-			exit(0);
-		default:
-			vmm_usage("option %s: unknown or missing its argument (see --help)",
-				  argv[optind - 1]);
-		}
-	}
+	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1)
+		take_option(vm, c, argv);
 	if (optind < argc)
 		vmm_usage("unexpected argument %s (see --help)", argv[optind]);
 	check_args(vm);
