@@ -269,56 +269,70 @@ static void cpuid_leaf1(struct vmm *vm, __u32 *eax, __u32 *edx)
 	}
 }
 
-static void setup_mptable(struct vmm *vm)
+/* Where the next entry of the MP configuration table goes. */
+struct mp_writer {
+	__u8 *p;
+	unsigned int count;
+};
+
+/* The next entry, in memory that is still zero (fresh guest RAM). */
+static void *mp_entry(struct mp_writer *w, size_t size)
 {
-	struct mpf_intel *mpf = kvm_gpa(vm, EBDA_ADDR, sizeof(*mpf));
-	__u8 *base = kvm_gpa(vm, MPC_ADDR, KERNEL_ADDR - MPC_ADDR);
-	struct mpc_table *mpc = (struct mpc_table *)base;
-	__u8 *p = base + sizeof(*mpc);
-	__u8 ioapic_id = vm->ncpus;
+	void *entry = w->p;
+
+	w->p += size;
+	w->count++;
+	return entry;
+}
+
+static void mp_add_cpus(struct vmm *vm, struct mp_writer *w)
+{
 	__u32 signature, features;
-	unsigned int i, count = 0;
+	struct mpc_cpu *cpu;
+	unsigned int i;
 
 	cpuid_leaf1(vm, &signature, &features);
 	for (i = 0; i < vm->ncpus; i++) {
-		struct mpc_cpu *cpu = (struct mpc_cpu *)p;
-
+		cpu = mp_entry(w, sizeof(*cpu));
 		cpu->type = MP_PROCESSOR;
 		cpu->apicid = i;
 		cpu->apicver = LAPIC_VERSION;
 		cpu->cpuflag = MP_CPU_ENABLED | (i ? 0 : MP_CPU_BOOT);
 		cpu->cpufeature = signature;
 		cpu->featureflag = features;
-		p += sizeof(*cpu);
-		count++;
 	}
+}
 
-	{
-		struct mpc_bus *bus = (struct mpc_bus *)p;
+static void mp_add_isa_bus(struct mp_writer *w)
+{
+	struct mpc_bus *bus = mp_entry(w, sizeof(*bus));
 
-		bus->type = MP_BUS;
-		bus->busid = 0;
-		memcpy(bus->bustype, "ISA   ", 6);
-		p += sizeof(*bus);
-		count++;
-	}
-	{
-		struct mpc_ioapic *ioapic = (struct mpc_ioapic *)p;
+	bus->type = MP_BUS;
+	bus->busid = 0;
+	memcpy(bus->bustype, "ISA   ", 6);
+}
 
-		ioapic->type = MP_IOAPIC;
-		ioapic->apicid = ioapic_id;
-		ioapic->apicver = IOAPIC_VERSION;
-		ioapic->flags = MP_IOAPIC_ENABLED;
-		ioapic->apicaddr = VMM_IOAPIC_ADDR;
-		p += sizeof(*ioapic);
-		count++;
-	}
-	/* Flags 0: polarity and trigger mode as the ISA bus has them (edge). */
+static void mp_add_ioapic(struct mp_writer *w, __u8 ioapic_id)
+{
+	struct mpc_ioapic *ioapic = mp_entry(w, sizeof(*ioapic));
+
+	ioapic->type = MP_IOAPIC;
+	ioapic->apicid = ioapic_id;
+	ioapic->apicver = IOAPIC_VERSION;
+	ioapic->flags = MP_IOAPIC_ENABLED;
+	ioapic->apicaddr = VMM_IOAPIC_ADDR;
+}
+
+/* Flags 0: polarity and trigger mode as the ISA bus has them (edge). */
+static void mp_add_isa_irqs(struct mp_writer *w, __u8 ioapic_id)
+{
+	struct mpc_intsrc *src;
+	unsigned int i;
+
 	for (i = 0; i < 16; i++) {
-		struct mpc_intsrc *src = (struct mpc_intsrc *)p;
-
 		if (i == 2)
 			continue;	/* the PIC cascade */
+		src = mp_entry(w, sizeof(*src));
 		src->type = MP_INTSRC;
 		src->irqtype = MP_INT;
 		src->irqflag = 0;
@@ -326,12 +340,17 @@ static void setup_mptable(struct vmm *vm)
 		src->srcbusirq = i;
 		src->dstapic = ioapic_id;
 		src->dstirq = i;
-		p += sizeof(*src);
-		count++;
 	}
-	for (i = 0; i < 2; i++) {
-		struct mpc_intsrc *src = (struct mpc_intsrc *)p;
+}
 
+/* LINT0 ExtINT, LINT1 NMI, on every local APIC. */
+static void mp_add_lints(struct mp_writer *w)
+{
+	struct mpc_intsrc *src;
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		src = mp_entry(w, sizeof(*src));
 		src->type = MP_LINTSRC;
 		src->irqtype = i ? MP_NMI : MP_EXTINT;
 		src->irqflag = 0;
@@ -339,24 +358,48 @@ static void setup_mptable(struct vmm *vm)
 		src->srcbusirq = 0;
 		src->dstapic = MP_APIC_ALL;
 		src->dstirq = i;
-		p += sizeof(*src);
-		count++;
 	}
+}
 
+/* The header, once the entries are in: their length, count, checksum. */
+static void mp_close_table(struct mpc_table *mpc, const struct mp_writer *w)
+{
 	memcpy(mpc->signature, "PCMP", 4);
-	mpc->length = p - base;
+	mpc->length = w->p - (__u8 *)mpc;
 	mpc->spec = 4;
 	memcpy(mpc->oem, "KTSTR   ", 8);
 	memcpy(mpc->productid, "KTSTR-VMM   ", 12);
-	mpc->oemcount = count;
+	mpc->oemcount = w->count;
 	mpc->lapic = VMM_LAPIC_ADDR;
 	mpc->checksum = checksum(mpc, mpc->length);
+}
+
+/* The floating pointer in the EBDA, where Linux looks for the table. */
+static void mp_set_floating(struct vmm *vm)
+{
+	struct mpf_intel *mpf = kvm_gpa(vm, EBDA_ADDR, sizeof(*mpf));
 
 	memcpy(mpf->signature, "_MP_", 4);
 	mpf->physptr = MPC_ADDR;
 	mpf->length = 1;
 	mpf->specification = 4;
 	mpf->checksum = checksum(mpf, sizeof(*mpf));
+}
+
+static void setup_mptable(struct vmm *vm)
+{
+	__u8 *base = kvm_gpa(vm, MPC_ADDR, KERNEL_ADDR - MPC_ADDR);
+	struct mpc_table *mpc = (struct mpc_table *)base;
+	struct mp_writer w = { .p = base + sizeof(*mpc) };
+	__u8 ioapic_id = vm->ncpus;
+
+	mp_add_cpus(vm, &w);
+	mp_add_isa_bus(&w);
+	mp_add_ioapic(&w, ioapic_id);
+	mp_add_isa_irqs(&w, ioapic_id);
+	mp_add_lints(&w);
+	mp_close_table(mpc, &w);
+	mp_set_floating(vm);
 }
 
 static void setup_bda(struct vmm *vm)
