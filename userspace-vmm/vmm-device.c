@@ -75,10 +75,10 @@ static void vdev_port_paths(struct vmm *vm)
 	for (i = 0; i < 2; i++) {
 		if (vm->slot)
 			snprintf(vm->dev.port_path[i], sizeof(vm->dev.port_path[i]),
-				 "/dev/ktstr%u-port%u", vm->slot, i);
+				 "/dev/" KTSTR_VC_SLOT_PORT_FMT, vm->slot, i);
 		else
 			snprintf(vm->dev.port_path[i], sizeof(vm->dev.port_path[i]),
-				 "/dev/ktstr-port%u", i);
+				 "/dev/" KTSTR_VC_SLOT0_PORT_FMT, i);
 	}
 }
 

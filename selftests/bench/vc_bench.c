@@ -590,9 +590,9 @@ static void port_path(char *buf, size_t len, unsigned int slot,
 		      unsigned int port)
 {
 	if (slot)
-		snprintf(buf, len, "/dev/ktstr%u-port%u", slot, port);
+		snprintf(buf, len, "/dev/" KTSTR_VC_SLOT_PORT_FMT, slot, port);
 	else
-		snprintf(buf, len, "/dev/ktstr-port%u", port);
+		snprintf(buf, len, "/dev/" KTSTR_VC_SLOT0_PORT_FMT, port);
 }
 
 /* Bring up slot's instance: queues, kick eventfds, handshake, buffers. */
