@@ -44,7 +44,6 @@
 #include "ktstr-vmm.h"
 
 #define VMM_PROBE_MS		100
-#define VMM_DEV_CMDLINE		" virtio_mmio.device=0x1000@0xc0000000:5"
 #define VMM_DEFAULT_CMDLINE	"console=ttyS0 panic=-1"
 #define VMM_MAX_MEM		BIT_ULL(40)	/* far more than a test needs */
 
@@ -57,6 +56,16 @@ static double vmm_elapsed(void)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (now.tv_sec - vmm_t0.tv_sec) +
 	       (now.tv_nsec - vmm_t0.tv_nsec) / 1e9;
+}
+
+/* virtio_mmio's parameter for the device, made of the constants. */
+static const char *dev_cmdline(void)
+{
+	static char param[64];
+
+	snprintf(param, sizeof(param), " virtio_mmio.device=%#x@%#llx:%d",
+		 KTSTR_VC_MMIO_SIZE, VMM_DEV_BASE, VMM_DEV_IRQ);
+	return param;
 }
 
 static void print_help(FILE *out)
@@ -98,7 +107,7 @@ static void print_help(FILE *out)
 		"Exit status: 0 the guest powered off or halted, 1 error, 2 usage\n"
 		"error, 3 the guest reset (reboot, panic=-1), 4 triple fault (also\n"
 		"reboot=t), 5 stopped by a signal or Ctrl-A x.\n",
-		VMM_DEFAULT_CMDLINE, VMM_DEV_CMDLINE + 1, VMM_MAX_CPUS,
+		VMM_DEFAULT_CMDLINE, dev_cmdline() + 1, VMM_MAX_CPUS,
 		VMM_MIN_MEM_MIB, VMM_DEFAULT_MEM_MIB);
 }
 
@@ -281,13 +290,13 @@ static void parse_args(struct vmm *vm, int argc, char **argv)
 
 static char *build_cmdline(struct vmm *vm, bool with_device)
 {
-	size_t len = strlen(vm->cmdline) + sizeof(VMM_DEV_CMDLINE);
+	size_t len = strlen(vm->cmdline) + strlen(dev_cmdline()) + 1;
 	char *cmdline = malloc(len);
 
 	if (!cmdline)
 		vmm_die("out of memory");
 	snprintf(cmdline, len, "%s%s", vm->cmdline,
-		 with_device ? VMM_DEV_CMDLINE : "");
+		 with_device ? dev_cmdline() : "");
 	return cmdline;
 }
 
@@ -403,7 +412,7 @@ int main(int argc, char **argv)
 	signals_setup(&wait_set);
 	tx_init(vm);
 
-	boot_read(vm, strlen(vm->cmdline) + strlen(VMM_DEV_CMDLINE));
+	boot_read(vm, strlen(vm->cmdline) + strlen(dev_cmdline()));
 	kvm_init_vm(vm);
 	kvm_setup_memory(vm);
 	vcpu_create_all(vm);

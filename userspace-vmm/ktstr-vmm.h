@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdnoreturn.h>
 #include <linux/kvm.h>
+#include <linux/ktstr_vconsole.h>
 #include <linux/types.h>
 
 #ifndef fallthrough
@@ -57,7 +58,10 @@
 #define VMM_LOW_MEM_MAX		0xc0000000ULL	/* RAM below the hole */
 #define VMM_HIGH_MEM_START	0x100000000ULL	/* RAM above it */
 
-/* The ktstr_vconsole window: virtio_mmio.device=0x1000@0xc0000000:5 */
+/*
+ * The ktstr_vconsole window (KTSTR_VC_MMIO_SIZE bytes) and its IRQ, which
+ * the guest learns from the virtio_mmio.device= that ktstr-vmm.c makes.
+ */
 #define VMM_DEV_BASE		0xc0000000ULL
 #define VMM_DEV_IRQ		5
 
@@ -114,10 +118,11 @@ struct uart {
 
 struct vdev {
 	int ctrl_fd;		/* -1: no device */
-	int kick_fd[6];
+	int kick_fd[KTSTR_VC_NUM_QUEUES];
 	int call_fd;
 	unsigned int slot;
-	char port_path[2][32];	/* the slot's nodes, for messages */
+	/* The slot's nodes, for messages. */
+	char port_path[KTSTR_VC_NUM_PORTS][32];
 };
 
 /* Guest -> host: one thread per port read, port 0 to stdout. */
@@ -140,7 +145,7 @@ struct vmm_port_copy {
  */
 struct vmm_tx {
 	pthread_mutex_t lock;	/* fd, stopped */
-	int fd[2];		/* -1: not open */
+	int fd[KTSTR_VC_NUM_PORTS];	/* -1: not open */
 	int stop_fd;		/* eventfd, readable once stopped */
 	bool stopped;
 };
@@ -204,7 +209,7 @@ struct vmm {
 	struct vcpu vcpus[VMM_MAX_CPUS];
 	struct uart com1;
 	struct vdev dev;
-	struct vmm_port_copy port[2];
+	struct vmm_port_copy port[KTSTR_VC_NUM_PORTS];
 	struct vmm_tx tx;
 	struct vmm_input input;
 	struct vmm_frames frames;

@@ -51,7 +51,7 @@ static bool copy_out(int fd, const char *buf, size_t len)
 
 static void *port_copy_thread(void *arg)
 {
-	static char bufs[2][PORT_COPY_SIZE];
+	static char bufs[KTSTR_VC_NUM_PORTS][PORT_COPY_SIZE];
 	struct vmm_port_copy *pc = arg;
 	struct vmm *vm = pc->vm;
 	char *b = bufs[pc->port];
@@ -265,7 +265,7 @@ void ports_join(struct vmm *vm)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += PORT_JOIN_S;
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < KTSTR_VC_NUM_PORTS; i++) {
 		pc = &vm->port[i];
 		if (!pc->running)
 			continue;
@@ -283,7 +283,7 @@ void ports_join(struct vmm *vm)
 			vmm_log("%s: %llu bytes", vm->dev.port_path[i],
 				(unsigned long long)pc->bytes);
 	}
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < KTSTR_VC_NUM_PORTS; i++)
 		if (vm->tx.fd[i] >= 0 && !vm->port[1].running)
 			tx_close_writer(vm, i);
 }

@@ -305,7 +305,7 @@ static void vcpu_exit_mmio(struct vcpu *vcpu)
 	__u32 len = run->mmio.len;
 	struct vmm *vm = vcpu->vm;
 
-	if (addr >= VMM_DEV_BASE && addr + len <= VMM_DEV_BASE + 0x1000) {
+	if (addr >= VMM_DEV_BASE && addr + len <= VMM_DEV_BASE + KTSTR_VC_MMIO_SIZE) {
 		vdev_mmio(vm, addr - VMM_DEV_BASE, run->mmio.data, len,
 			  run->mmio.is_write);
 		return;
