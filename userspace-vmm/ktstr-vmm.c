@@ -188,8 +188,8 @@ static void check_args(struct vmm *vm)
 	if (vm->no_device && vm->slot != KTSTR_VC_SLOT_ANY)
 		vmm_usage("--slot: there is no slot with --no-device");
 	if (vm->snrp_name && (!*vm->snrp_name ||
-			      strlen(vm->snrp_name) >= VMM_SNR_NAME_LEN))
-		vmm_usage("--snrp NAME: 1 to %d bytes", VMM_SNR_NAME_LEN - 1);
+			      strlen(vm->snrp_name) >= TLV_SNR_NAME_LEN))
+		vmm_usage("--snrp NAME: 1 to %d bytes", TLV_SNR_NAME_LEN - 1);
 }
 
 enum {

@@ -22,6 +22,7 @@
  *	kvm.c		/dev/kvm, the VM, its irqchip and PIT, guest RAM
  *	vmm-diag.c	what to do when /dev/kvm or the device fails
  *	util.c		messages, dying, stopping the VM
+ *	tlv.c		ktstr-tlv's, for the frames' types, sizes and CRC-32
  *
  * A file calls only files below it in this list, never one above: no
  * two depend on each other, and each can be read with what is below.
@@ -42,6 +43,8 @@
 #include <linux/kvm.h>
 #include <linux/ktstr_vconsole.h>
 #include <linux/types.h>
+
+#include "tlv.h"	/* the frames ktstr-vmm answers (vmm-frames.c) */
 
 #ifndef fallthrough
 #define fallthrough		__attribute__((__fallthrough__))
@@ -80,12 +83,6 @@ enum vmm_status {
 	VMM_TRIPLE_FAULT = 4,	/* KVM_EXIT_SHUTDOWN (also reboot=t) */
 	VMM_STOPPED = 5,	/* a signal, or Ctrl-A x on the console */
 };
-
-/* The frames of the guest protocol that ktstr-vmm answers (vmm-frames.c). */
-#define VMM_TLV_HDR_LEN		16
-#define VMM_TLV_MAX_LEN		(256 * 1024)
-#define VMM_SNR_NAME_LEN	64
-#define VMM_SNR_LEN		(8 + VMM_SNR_NAME_LEN)
 
 struct vmm;
 
@@ -160,8 +157,8 @@ struct vmm_input {
 
 /* Where the frame watcher is in the port-1 stream. */
 struct vmm_frames {
-	__u8 hdr[VMM_TLV_HDR_LEN];
-	__u8 payload[VMM_SNR_LEN];	/* SNRQ or EXIT, the frames used */
+	__u8 hdr[TLV_HDR_LEN];
+	__u8 payload[TLV_SNR_LEN];	/* SNRQ or EXIT, the frames used */
 	size_t have;			/* bytes of hdr, then of payload */
 	__u32 type;
 	__u32 len;
