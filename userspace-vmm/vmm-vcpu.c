@@ -375,6 +375,27 @@ static void vcpu_probe(struct vcpu *vcpu)
 	__atomic_store_n(&vcpu->probe_round, round, __ATOMIC_RELEASE);
 }
 
+/* KVM_EXIT_SYSTEM_EVENT: the VM ends, how depends on the event. */
+static void vcpu_system_event(struct vcpu *vcpu)
+{
+	__u32 type = vcpu->run->system_event.type;
+
+	switch (type) {
+	case KVM_SYSTEM_EVENT_SHUTDOWN:
+		vmm_stop(vcpu->vm, VMM_POWEROFF, "vCPU %d: system event: shutdown",
+			 vcpu->id);
+		break;
+	case KVM_SYSTEM_EVENT_RESET:
+		vmm_stop(vcpu->vm, VMM_REBOOT, "vCPU %d: system event: reset",
+			 vcpu->id);
+		break;
+	default:
+		vmm_stop(vcpu->vm, VMM_ERROR, "vCPU %d: system event %u",
+			 vcpu->id, type);
+		break;
+	}
+}
+
 /* Handles one exit; false when the vCPU must stop. */
 static bool vcpu_handle_exit(struct vcpu *vcpu)
 {
@@ -400,20 +421,7 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 		vcpu_report_regs(vcpu);
 		return false;
 	case KVM_EXIT_SYSTEM_EVENT:
-		switch (run->system_event.type) {
-		case KVM_SYSTEM_EVENT_SHUTDOWN:
-			vmm_stop(vm, VMM_POWEROFF, "vCPU %d: system event: shutdown",
-				 vcpu->id);
-			break;
-		case KVM_SYSTEM_EVENT_RESET:
-			vmm_stop(vm, VMM_REBOOT, "vCPU %d: system event: reset",
-				 vcpu->id);
-			break;
-		default:
-			vmm_stop(vm, VMM_ERROR, "vCPU %d: system event %u",
-				 vcpu->id, run->system_event.type);
-			break;
-		}
+		vcpu_system_event(vcpu);
 		return false;
 	case KVM_EXIT_FAIL_ENTRY:
 		vmm_stop(vm, VMM_ERROR, "vCPU %d: KVM_EXIT_FAIL_ENTRY, hardware reason %#llx",
