@@ -39,12 +39,9 @@ static void get_supported_cpuid(struct vmm *vm)
 	vm->cpuid = cpuid;
 }
 
-/* The VM with its irqchip and PIT, before any vCPU or memory. */
-void kvm_init_vm(struct vmm *vm)
+/* /dev/kvm, with what the VMM relies on and room for the vCPUs. */
+static void kvm_open_checked(struct vmm *vm)
 {
-	/* Port 0x61 (PIT channel 2 gate and output) in the kernel too. */
-	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
-	__u64 identity_map = VMM_IDENTITY_MAP_ADDR;
 	int max_cpus, ret;
 
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -67,10 +64,15 @@ void kvm_init_vm(struct vmm *vm)
 	if (max_cpus > 0 && vm->ncpus > (unsigned int)max_cpus)
 		vmm_die("--cpus %u: KVM allows at most %d vCPUs", vm->ncpus,
 			max_cpus);
+}
 
-	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
-	if (vm->vm_fd < 0)
-		diag_create_vm(errno);
+/* What x86 needs before the first vCPU, as kvmtool's kvm__arch_init(). */
+static void kvm_arch_init(struct vmm *vm)
+{
+	/* Port 0x61 (PIT channel 2 gate and output) in the kernel too. */
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	__u64 identity_map = VMM_IDENTITY_MAP_ADDR;
+
 	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, VMM_TSS_ADDR) < 0)
 		vmm_die("KVM_SET_TSS_ADDR: %s", strerror(errno));
 	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
@@ -81,6 +83,16 @@ void kvm_init_vm(struct vmm *vm)
 		vmm_die("KVM_CREATE_IRQCHIP: %s", strerror(errno));
 	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
 		vmm_die("KVM_CREATE_PIT2: %s", strerror(errno));
+}
+
+/* The VM with its irqchip and PIT, before any vCPU or memory. */
+void kvm_init_vm(struct vmm *vm)
+{
+	kvm_open_checked(vm);
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0)
+		diag_create_vm(errno);
+	kvm_arch_init(vm);
 	vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if ((long)vm->run_size <= 0)
 		vmm_die("KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
