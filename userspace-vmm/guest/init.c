@@ -733,26 +733,19 @@ static int host_snrp_frame(void)
 	return send_frame(TLV_SNRP, payload, sizeof(payload)) ? 1 : 0;
 }
 
-int main(int argc, char **argv)
+/* Mounts, options, ports, SRDY; false without a device to talk to. */
+static bool bring_up(void)
 {
 	long long waited;
-	int code;
 
-	/* tlv_crc32() builds its table on first use: before any thread. */
-	tlv_crc32(0, NULL, 0);
-	if (argc == 2 && !strcmp(argv[1], "--snrp-frame"))
-		return host_snrp_frame();
 	mount_fs("devtmpfs", "/dev");
 	mount_fs("proc", "/proc");
 	mount_fs("sysfs", "/sys");
 	parse_cmdline();
 	waited = wait_for_ports();
 	open_console();
-	if (!have_hvc) {
-		say("powering off");
-		reboot(RB_POWER_OFF);
-		return 1;
-	}
+	if (!have_hvc)
+		return false;
 	say("hello from /dev/hvc0 (mode %s)", opt.mode);
 	if (waited > 0)
 		say("ports ready %lld ms after /init started", waited);
@@ -761,7 +754,36 @@ int main(int argc, char **argv)
 	if (bulk_fd < 0)
 		say("/dev/vport0p1: %s", strerror(errno));
 	send_frame(TLV_SRDY, NULL, 0);
+	return true;
+}
 
+/* The modes that end with EXIT and the wake byte; the EXIT code. */
+static int run_mode(void)
+{
+	if (!strcmp(opt.mode, "flood"))
+		return mode_flood();
+	if (!strcmp(opt.mode, "bench"))
+		return mode_bench();
+	if (!strcmp(opt.mode, "echo"))
+		return mode_echo();
+	if (strcmp(opt.mode, "check"))
+		say("unknown ktstr.mode=%s: running check", opt.mode);
+	return mode_check();
+}
+
+int main(int argc, char **argv)
+{
+	int code;
+
+	/* tlv_crc32() builds its table on first use: before any thread. */
+	tlv_crc32(0, NULL, 0);
+	if (argc == 2 && !strcmp(argv[1], "--snrp-frame"))
+		return host_snrp_frame();
+	if (!bring_up()) {
+		say("powering off");
+		reboot(RB_POWER_OFF);
+		return 1;
+	}
 	if (!strcmp(opt.mode, "reboot")) {
 		send_life(LIFE_INIT, "reboot");
 		send_exit(0);
@@ -769,17 +791,7 @@ int main(int argc, char **argv)
 		reboot(RB_AUTOBOOT);
 		return 1;
 	}
-	if (!strcmp(opt.mode, "flood")) {
-		code = mode_flood();
-	} else if (!strcmp(opt.mode, "bench")) {
-		code = mode_bench();
-	} else if (!strcmp(opt.mode, "echo")) {
-		code = mode_echo();
-	} else {
-		if (strcmp(opt.mode, "check"))
-			say("unknown ktstr.mode=%s: running check", opt.mode);
-		code = mode_check();
-	}
+	code = run_mode();
 	if (bulk_fd < 0)
 		code = 1;
 	send_exit(code);
