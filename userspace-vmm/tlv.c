@@ -813,12 +813,10 @@ void tlv_format_error_text(struct tlv_sbuf *sb, const struct tlv_error *e)
 	tlv_format_error(sb, e);
 }
 
-void tlv_format_error_json(struct tlv_sbuf *sb, const struct tlv_error *e)
+/* The header's type and length, for the errors that have a header. */
+static void tlv_error_json_header(struct tlv_sbuf *sb,
+				  const struct tlv_error *e)
 {
-	struct tlv_sbuf msg = { 0 };
-
-	tlv_sbuf_printf(sb, "{\"error\":\"%s\",\"offset\":%llu",
-			tlv_error_name(e->kind), (unsigned long long)e->offset);
 	switch (e->kind) {
 	case TLV_ERR_CRC:
 	case TLV_ERR_MALFORMED:
@@ -832,6 +830,12 @@ void tlv_format_error_json(struct tlv_sbuf *sb, const struct tlv_error *e)
 	default:
 		break;
 	}
+}
+
+/* What only this kind of error has: the CRCs, the pad, a byte count. */
+static void tlv_error_json_detail(struct tlv_sbuf *sb,
+				  const struct tlv_error *e)
+{
 	switch (e->kind) {
 	case TLV_ERR_CRC:
 		tlv_sbuf_printf(sb, ",\"crc\":\"0x%08x\",\"crc_calc\":\"0x%08x\"",
@@ -853,6 +857,16 @@ void tlv_format_error_json(struct tlv_sbuf *sb, const struct tlv_error *e)
 	default:
 		break;
 	}
+}
+
+void tlv_format_error_json(struct tlv_sbuf *sb, const struct tlv_error *e)
+{
+	struct tlv_sbuf msg = { 0 };
+
+	tlv_sbuf_printf(sb, "{\"error\":\"%s\",\"offset\":%llu",
+			tlv_error_name(e->kind), (unsigned long long)e->offset);
+	tlv_error_json_header(sb, e);
+	tlv_error_json_detail(sb, e);
 	tlv_error_message(&msg, e);
 	tlv_sbuf_adds(sb, ",\"message\":\"");
 	tlv_json_escape(sb, tlv_sbuf_str(&msg), msg.len);
