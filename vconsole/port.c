@@ -498,11 +498,11 @@ static int vc_port_nodes_create(unsigned int nr)
 		if (slot)
 			d = device_create(vc_port_class, NULL,
 					  vc_port_devt + minor, NULL,
-					  "ktstr%u-port%u", slot, id);
+					  KTSTR_VC_SLOT_PORT_FMT, slot, id);
 		else
 			d = device_create(vc_port_class, NULL,
 					  vc_port_devt + minor, NULL,
-					  "ktstr-port%u", id);
+					  KTSTR_VC_SLOT0_PORT_FMT, id);
 		if (IS_ERR(d)) {
 			vc_port_nodes_destroy(minor);
 			return PTR_ERR(d);
