@@ -69,7 +69,7 @@ static __u64 bad_control(struct vc_guest *g)
 {
 	struct ktstr_vc_stats st;
 
-	vc_get_stats(g->fd, &st);
+	__vc_get_stats(g->fd, &st);
 	return st.bad_control;
 }
 
@@ -78,7 +78,7 @@ static struct ktstr_vc_queue_stats queue_stats(struct vc_guest *g,
 {
 	struct ktstr_vc_stats st = { 0 };
 
-	vc_get_stats(g->fd, &st);
+	__vc_get_stats(g->fd, &st);
 	return st.queue[q];
 }
 
@@ -344,7 +344,7 @@ TEST_F(ctrl, handshake_completes_like_linux_driver)
 TEST_F(ctrl, reset_clears_control_state)
 {
 	ASSERT_EQ(0, vc_guest_handshake(&self->g));
-	ASSERT_EQ(0, vc_write32(self->g.fd, VIRTIO_MMIO_STATUS, 0));
+	ASSERT_EQ(0, __vc_write32(self->g.fd, VIRTIO_MMIO_STATUS, 0));
 	self->g.brk = KTSTR_VC_NUM_QUEUES * 0x4000;
 	ASSERT_EQ(0, vc_guest_start(&self->g, VC_ALL_QUEUES, VC_NUM,
 				    VC_DEVICE_FEATURES, true));
