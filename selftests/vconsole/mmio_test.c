@@ -625,45 +625,6 @@ TEST_F(mmio, queue_addresses_read_back_per_queue)
 	assert_queue_reset(self->fd, 3);
 }
 
-TEST_F(mmio, queue_config_rejected_before_features_ok)
-{
-	struct ktstr_vc_stats before;
-	unsigned int i;
-
-	vc_walk_status(self->fd, VC_S_DRV);
-	vc_write32(self->fd, VIRTIO_MMIO_QUEUE_SEL, 0);
-	for (i = 0; i < ARRAY_SIZE(queue_config_writes); i++) {
-		vc_get_stats(self->fd, &before);
-		vc_write32(self->fd, queue_config_writes[i].reg,
-			   queue_config_writes[i].val);
-		vc_assert_counted(self->fd, &before, VC_BAD_QUEUE_CONFIG);
-	}
-	assert_queue_reset(self->fd, 0);
-}
-
-TEST_F(mmio, queue_config_rejected_after_driver_ok)
-{
-	struct ktstr_vc_stats before;
-	unsigned int i;
-
-	vc_init_device(self->fd, VC_DEVICE_FEATURES);
-	vc_write32(self->fd, VIRTIO_MMIO_QUEUE_SEL, 0);
-	vc_get_stats(self->fd, &before);
-	vc_write32(self->fd, VIRTIO_MMIO_QUEUE_NUM, 64);
-	vc_assert_counted(self->fd, &before, VC_BAD_QUEUE_CONFIG);
-	ASSERT_EQ(VC_QUEUE_MAX, vc_read32(self->fd, VIRTIO_MMIO_QUEUE_NUM)) {
-		TH_LOG("QUEUE_NUM 64 written after DRIVER_OK must not stick");
-	}
-
-	for (i = 0; i < ARRAY_SIZE(queue_config_writes); i++) {
-		vc_get_stats(self->fd, &before);
-		vc_write32(self->fd, queue_config_writes[i].reg,
-			   queue_config_writes[i].val);
-		vc_assert_counted(self->fd, &before, VC_BAD_QUEUE_CONFIG);
-	}
-	assert_queue_reset(self->fd, 0);
-}
-
 TEST_F(mmio, queue_num_power_of_two_accepted)
 {
 	struct ktstr_vc_stats before;
@@ -700,14 +661,79 @@ TEST_F(mmio, queue_num_invalid_size_rejected)
 	}
 }
 
-TEST_F(mmio, queue_config_for_invalid_queue_rejected)
+/*
+ * Outside the window between FEATURES_OK and DRIVER_OK, or for a queue
+ * that does not exist, every queue configuration write is counted and
+ * leaves the queues as reset made them.
+ */
+FIXTURE(queue_config) {
+	int fd;
+};
+
+FIXTURE_VARIANT(queue_config) {
+	__u32 status;		/* VC_S_FEAT and VC_S_OK with all features */
+	__u32 queue;		/* selected for the writes */
+	bool num_first;		/* QUEUE_NUM checked on its own first */
+};
+
+FIXTURE_SETUP(queue_config)
+{
+	self->fd = -1;
+	self->fd = vc_open_attached(0);
+}
+
+FIXTURE_TEARDOWN(queue_config)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+FIXTURE_VARIANT_ADD(queue_config, before_features_ok) {
+	.status = VC_S_DRV,
+	.queue = 0,
+};
+
+FIXTURE_VARIANT_ADD(queue_config, after_driver_ok) {
+	.status = VC_S_OK,
+	.queue = 0,
+	.num_first = true,
+};
+
+FIXTURE_VARIANT_ADD(queue_config, invalid_queue) {
+	.status = VC_S_FEAT,
+	.queue = VC_NUM_QUEUES,
+};
+
+static void _queue_config_reach(struct __test_metadata *_metadata, int fd,
+				__u32 status)
+{
+	if (status == VC_S_OK)
+		vc_init_device(fd, VC_DEVICE_FEATURES);
+	else if (status == VC_S_FEAT)
+		vc_negotiate(fd, VC_DEVICE_FEATURES);
+	else
+		vc_walk_status(fd, status);
+}
+
+TEST_F(queue_config, rejected)
 {
 	struct ktstr_vc_stats before;
 	unsigned int i;
 	__u32 q;
 
-	vc_negotiate(self->fd, VC_DEVICE_FEATURES);
-	vc_write32(self->fd, VIRTIO_MMIO_QUEUE_SEL, VC_NUM_QUEUES);
+	_queue_config_reach(_metadata, self->fd, variant->status);
+	vc_write32(self->fd, VIRTIO_MMIO_QUEUE_SEL, variant->queue);
+	if (variant->num_first) {
+		vc_get_stats(self->fd, &before);
+		vc_write32(self->fd, VIRTIO_MMIO_QUEUE_NUM, 64);
+		vc_assert_counted(self->fd, &before, VC_BAD_QUEUE_CONFIG);
+		ASSERT_EQ(VC_QUEUE_MAX,
+			  vc_read32(self->fd, VIRTIO_MMIO_QUEUE_NUM)) {
+			TH_LOG("QUEUE_NUM 64 written in status %#x must not stick",
+			       variant->status);
+		}
+	}
+
 	for (i = 0; i < ARRAY_SIZE(queue_config_writes); i++) {
 		vc_get_stats(self->fd, &before);
 		vc_write32(self->fd, queue_config_writes[i].reg,
@@ -715,7 +741,8 @@ TEST_F(mmio, queue_config_for_invalid_queue_rejected)
 		vc_assert_counted(self->fd, &before, VC_BAD_QUEUE_CONFIG);
 	}
 	for (q = 0; q < VC_NUM_QUEUES; q++)
-		assert_queue_reset(self->fd, q);
+		if (variant->queue == VC_NUM_QUEUES || q == variant->queue)
+			assert_queue_reset(self->fd, q);
 }
 
 /* Status state machine */
@@ -778,100 +805,101 @@ TEST_F(mmio, status_reset_via_zero)
 	ASSERT_EQ(0u, vc_read32(self->fd, VIRTIO_MMIO_STATUS));
 }
 
-TEST_F(mmio, status_skip_acknowledge_rejected)
-{
-	struct ktstr_vc_stats before;
+/*
+ * A status write off the ladder: the device counts it and keeps the status
+ * it had.  One case per write, from the status the variant walks to.
+ */
+FIXTURE(status_write) {
+	int fd;
+};
 
-	vc_get_stats(self->fd, &before);
-	vc_write32(self->fd, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_DRIVER);
-	vc_assert_counted(self->fd, &before, VC_BAD_STATUS);
-	ASSERT_EQ(0u, vc_read32(self->fd, VIRTIO_MMIO_STATUS));
+FIXTURE_VARIANT(status_write) {
+	__u32 from;		/* walked to first; VC_S_OK with all features */
+	__u32 write;
+	const char *why;
+};
+
+FIXTURE_SETUP(status_write)
+{
+	self->fd = -1;
+	self->fd = vc_open_attached(0);
 }
 
-TEST_F(mmio, status_features_ok_before_driver_rejected)
+FIXTURE_TEARDOWN(status_write)
 {
-	struct ktstr_vc_stats before;
-
-	vc_walk_status(self->fd, VC_S_ACK);
-	vc_get_stats(self->fd, &before);
-	vc_write32(self->fd, VIRTIO_MMIO_STATUS,
-		   VC_S_ACK | VIRTIO_CONFIG_S_FEATURES_OK);
-	vc_assert_counted(self->fd, &before, VC_BAD_STATUS);
-	ASSERT_EQ(VC_S_ACK, vc_read32(self->fd, VIRTIO_MMIO_STATUS));
+	if (self->fd >= 0)
+		close(self->fd);
 }
 
-TEST_F(mmio, status_driver_ok_before_features_ok_rejected)
+FIXTURE_VARIANT_ADD(status_write, skip_acknowledge) {
+	.from = 0,
+	.write = VIRTIO_CONFIG_S_DRIVER,
+	.why = "DRIVER without ACKNOWLEDGE",
+};
+
+FIXTURE_VARIANT_ADD(status_write, features_ok_before_driver) {
+	.from = VC_S_ACK,
+	.write = VC_S_ACK | VIRTIO_CONFIG_S_FEATURES_OK,
+	.why = "FEATURES_OK before DRIVER",
+};
+
+FIXTURE_VARIANT_ADD(status_write, driver_ok_before_features_ok) {
+	.from = VC_S_DRV,
+	.write = VC_S_DRV | VIRTIO_CONFIG_S_DRIVER_OK,
+	.why = "DRIVER_OK before FEATURES_OK",
+};
+
+FIXTURE_VARIANT_ADD(status_write, clear_acknowledge) {
+	.from = VC_S_ACK,
+	.write = VIRTIO_CONFIG_S_DRIVER,
+	.why = "DRIVER alone would clear ACKNOWLEDGE",
+};
+
+FIXTURE_VARIANT_ADD(status_write, clear_driver_keeps_ack) {
+	.from = VC_S_DRV,
+	.write = VC_S_ACK,
+	.why = "ACK alone would clear DRIVER",
+};
+
+FIXTURE_VARIANT_ADD(status_write, clear_driver_ok) {
+	.from = VC_S_OK,
+	.write = VC_S_FEAT,
+	.why = "ACK|DRIVER|FEATURES_OK would clear DRIVER_OK",
+};
+
+FIXTURE_VARIANT_ADD(status_write, idempotent_same_value) {
+	.from = VC_S_ACK,
+	.write = VC_S_ACK,
+	.why = "the same status again adds no bit",
+};
+
+FIXTURE_VARIANT_ADD(status_write, two_bits_at_once) {
+	.from = VC_S_DRV,
+	.write = VC_S_OK,
+	.why = "FEATURES_OK and DRIVER_OK together must be rejected",
+};
+
+FIXTURE_VARIANT_ADD(status_write, failed_plus_unknown_bit) {
+	.from = VC_S_ACK,
+	.write = VC_S_ACK | VC_S_FAILED | 0x10,
+	.why = "FAILED does not carry an unknown bit",
+};
+
+TEST_F(status_write, rejected)
 {
 	struct ktstr_vc_stats before;
 
-	vc_walk_status(self->fd, VC_S_DRV);
+	/* DRIVER_OK needs FEATURES_OK, which needs a feature set. */
+	if (variant->from == VC_S_OK)
+		vc_init_device(self->fd, VC_DEVICE_FEATURES);
+	else
+		vc_walk_status(self->fd, variant->from);
 	vc_get_stats(self->fd, &before);
-	vc_write32(self->fd, VIRTIO_MMIO_STATUS,
-		   VC_S_DRV | VIRTIO_CONFIG_S_DRIVER_OK);
+	vc_write32(self->fd, VIRTIO_MMIO_STATUS, variant->write);
 	vc_assert_counted(self->fd, &before, VC_BAD_STATUS);
-	ASSERT_EQ(VC_S_DRV, vc_read32(self->fd, VIRTIO_MMIO_STATUS));
-}
-
-TEST_F(mmio, set_status_clear_acknowledge_rejected)
-{
-	struct ktstr_vc_stats before;
-
-	vc_walk_status(self->fd, VC_S_ACK);
-	vc_get_stats(self->fd, &before);
-	vc_write32(self->fd, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_DRIVER);
-	vc_assert_counted(self->fd, &before, VC_BAD_STATUS);
-	ASSERT_EQ(VC_S_ACK, vc_read32(self->fd, VIRTIO_MMIO_STATUS)) {
-		TH_LOG("DRIVER alone would clear ACKNOWLEDGE");
-	}
-}
-
-TEST_F(mmio, set_status_clear_driver_keeps_ack_rejected)
-{
-	struct ktstr_vc_stats before;
-
-	vc_walk_status(self->fd, VC_S_DRV);
-	vc_get_stats(self->fd, &before);
-	vc_write32(self->fd, VIRTIO_MMIO_STATUS, VC_S_ACK);
-	vc_assert_counted(self->fd, &before, VC_BAD_STATUS);
-	ASSERT_EQ(VC_S_DRV, vc_read32(self->fd, VIRTIO_MMIO_STATUS)) {
-		TH_LOG("ACK alone would clear DRIVER");
-	}
-}
-
-TEST_F(mmio, set_status_clear_driver_ok_rejected)
-{
-	struct ktstr_vc_stats before;
-
-	vc_init_device(self->fd, VC_DEVICE_FEATURES);
-	vc_get_stats(self->fd, &before);
-	vc_write32(self->fd, VIRTIO_MMIO_STATUS, VC_S_FEAT);
-	vc_assert_counted(self->fd, &before, VC_BAD_STATUS);
-	ASSERT_EQ(VC_S_OK, vc_read32(self->fd, VIRTIO_MMIO_STATUS)) {
-		TH_LOG("ACK|DRIVER|FEATURES_OK would clear DRIVER_OK");
-	}
-}
-
-TEST_F(mmio, set_status_idempotent_same_value_no_change)
-{
-	struct ktstr_vc_stats before;
-
-	vc_walk_status(self->fd, VC_S_ACK);
-	vc_get_stats(self->fd, &before);
-	vc_write32(self->fd, VIRTIO_MMIO_STATUS, VC_S_ACK);
-	vc_assert_counted(self->fd, &before, VC_BAD_STATUS);
-	ASSERT_EQ(VC_S_ACK, vc_read32(self->fd, VIRTIO_MMIO_STATUS));
-}
-
-TEST_F(mmio, set_status_two_bits_at_once_rejected)
-{
-	struct ktstr_vc_stats before;
-
-	vc_walk_status(self->fd, VC_S_DRV);
-	vc_get_stats(self->fd, &before);
-	vc_write32(self->fd, VIRTIO_MMIO_STATUS, VC_S_OK);
-	vc_assert_counted(self->fd, &before, VC_BAD_STATUS);
-	ASSERT_EQ(VC_S_DRV, vc_read32(self->fd, VIRTIO_MMIO_STATUS)) {
-		TH_LOG("FEATURES_OK and DRIVER_OK together must be rejected");
+	ASSERT_EQ(variant->from, vc_read32(self->fd, VIRTIO_MMIO_STATUS)) {
+		TH_LOG("status %#x written in %#x: %s", variant->write,
+		       variant->from, variant->why);
 	}
 }
 
@@ -914,17 +942,6 @@ TEST_F(mmio, set_status_failed_accepted_at_every_fsm_state)
 			TH_LOG("FAILED on top of status %#x", rungs[i]);
 		}
 	}
-}
-
-TEST_F(mmio, set_status_failed_plus_unknown_bit_rejected)
-{
-	struct ktstr_vc_stats before;
-
-	vc_walk_status(self->fd, VC_S_ACK);
-	vc_get_stats(self->fd, &before);
-	vc_write32(self->fd, VIRTIO_MMIO_STATUS, VC_S_ACK | VC_S_FAILED | 0x10);
-	vc_assert_counted(self->fd, &before, VC_BAD_STATUS);
-	ASSERT_EQ(VC_S_ACK, vc_read32(self->fd, VIRTIO_MMIO_STATUS));
 }
 
 TEST_F(mmio, status_zero_clears_failed)
