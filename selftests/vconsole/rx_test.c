@@ -109,11 +109,8 @@ TEST_F(rx, drain_port1_pending_rx_empty_pending_is_noop)
 static __u64 discarded_at_reset(struct __test_metadata *_metadata,
 				struct vc_guest *g)
 {
-	struct ktstr_vc_stats st;
-
 	ASSERT_EQ(0, __vc_write32(g->fd, VIRTIO_MMIO_STATUS, 0));
-	vc_get_stats(g->fd, &st);
-	return st.rx_discarded;
+	return vc_stat(g->fd, rx_discarded);
 }
 
 /*
@@ -285,7 +282,6 @@ TEST_F(rx, drain_port1_pending_rx_torn_write_publishes_head_with_zero_len)
 {
 	__u8 payload[64], got[64];
 	__u64 valid, gpa2;
-	struct ktstr_vc_stats st;
 
 	start_open(_metadata, &self->g);
 	vc_call_count(&self->g);
@@ -300,8 +296,7 @@ TEST_F(rx, drain_port1_pending_rx_torn_write_publishes_head_with_zero_len)
 	vc_settle();
 	ASSERT_EQ(0, vc_call_count(&self->g))
 		TH_LOG("a torn-only run wrote nothing: no call");
-	vc_get_stats(self->g.fd, &st);
-	ASSERT_EQ(1, st.torn_writes);
+	ASSERT_EQ(1, vc_stat(self->g.fd, torn_writes));
 
 	/* The bytes were kept: a good buffer gets all 64, in order. */
 	gpa2 = vc_guest_alloc(&self->g, 64);
@@ -373,7 +368,6 @@ TEST_F(rx, drain_port1_pending_rx_torn_after_success_still_signals)
 /* 100 one-byte chains: 64 per run, the rest in a run of its own. */
 TEST_F(rx, rx_chain_cap_requeues_without_kick)
 {
-	struct ktstr_vc_stats st;
 	__u8 bytes[100];
 	__u64 base = vc_guest_alloc(&self->g, 100);
 	unsigned int i;
@@ -389,8 +383,8 @@ TEST_F(rx, rx_chain_cap_requeues_without_kick)
 				  VC_WAIT_MS))
 		TH_LOG("got %u of 100 chains", vc_used_idx(&self->g, 0));
 	ASSERT_EQ(0, memcmp(bytes, vc_gpa_to_hva(&self->g, base), 100));
-	vc_get_stats(self->g.fd, &st);
-	ASSERT_EQ(1, st.queue[KTSTR_VC_Q_PORT0_RX].weight_stops)
+	ASSERT_EQ(1,
+		  vc_stat(self->g.fd, queue[KTSTR_VC_Q_PORT0_RX].weight_stops))
 		TH_LOG("the first run must stop at 64 chains, with bytes left");
 }
 
@@ -403,15 +397,14 @@ TEST_F(rx, rx_chain_cap_requeues_without_kick)
 TEST_F(rx, reset_of_running_device_discards_queued_host_bytes)
 {
 	static const __u8 wake = KTSTR_VC_WAKE_SHUTDOWN;
-	struct ktstr_vc_stats st;
 	__u64 gpa;
 
 	ASSERT_EQ(0, vc_guest_start(&self->g, VC_ALL_QUEUES, VC_NUM,
 				    VC_DEVICE_FEATURES, true));
 	host_write(_metadata, self->port0, &wake, 1);
 	ASSERT_EQ(0, __vc_write32(self->g.fd, VIRTIO_MMIO_STATUS, 0));
-	vc_get_stats(self->g.fd, &st);
-	ASSERT_EQ(1, st.rx_discarded) TH_LOG("the wake byte must be counted");
+	ASSERT_EQ(1, vc_stat(self->g.fd, rx_discarded))
+		TH_LOG("the wake byte must be counted");
 
 	ASSERT_EQ(0, vc_guest_start(&self->g, VC_ALL_QUEUES, VC_NUM,
 				    VC_DEVICE_FEATURES, true));

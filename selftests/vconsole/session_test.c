@@ -154,10 +154,7 @@ struct one_region {
 
 static __u64 port1_tx_kicks(struct __test_metadata *_metadata, int fd)
 {
-	struct ktstr_vc_stats st;
-
-	vc_get_stats(fd, &st);
-	return st.queue[KTSTR_VC_Q_PORT1_TX].kicks;
+	return vc_stat(fd, queue[KTSTR_VC_Q_PORT1_TX].kicks);
 }
 
 /*

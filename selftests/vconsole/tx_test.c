@@ -95,7 +95,6 @@ TEST_F(tx, port1_tx_multi_descriptor_chain_concatenates)
 TEST_F(tx, port1_tx_oversize_descriptor_truncates_to_tx_desc_max)
 {
 	const size_t max = 32 * 1024;
-	struct ktstr_vc_stats st;
 	__u64 gpa = vc_guest_alloc(&self->g, 2 * max);
 	__u8 *got = malloc(2 * max);
 
@@ -111,15 +110,13 @@ TEST_F(tx, port1_tx_oversize_descriptor_truncates_to_tx_desc_max)
 		TH_LOG("a descriptor over 32 KiB gives its first 32 KiB only");
 	for (size_t i = 0; i < max; i++)
 		ASSERT_EQ(0x55, got[i]);
-	vc_get_stats(self->g.fd, &st);
-	ASSERT_EQ(1, st.bad_desc);
+	ASSERT_EQ(1, vc_stat(self->g.fd, bad_desc));
 	free(got);
 }
 
 TEST_F(tx, port1_tx_rejected_without_driver_ok)
 {
 	static const char payload[] = "this must not reach port 1";
-	struct ktstr_vc_stats st;
 	int ret;
 
 	ret = vc_guest_start(&self->g, VC_ALL_QUEUES, VC_NUM,
@@ -135,14 +132,12 @@ TEST_F(tx, port1_tx_rejected_without_driver_ok)
 	ASSERT_EQ(0, vc_used_idx(&self->g, KTSTR_VC_Q_PORT1_TX));
 	ASSERT_EQ(0, vc_isr(self->g.fd));
 	ASSERT_EQ(0, vc_call_count(&self->g));
-	vc_get_stats(self->g.fd, &st);
-	ASSERT_EQ(1, st.bad_notify);
+	ASSERT_EQ(1, vc_stat(self->g.fd, bad_notify));
 }
 
 TEST_F(tx, port1_tx_refused_without_multiport)
 {
 	static const char payload[] = "multiport was not negotiated";
-	struct ktstr_vc_stats st;
 	int ret;
 
 	ret = vc_guest_start(&self->g, VC_ALL_QUEUES, VC_NUM, VC_F_VERSION_1,
@@ -156,8 +151,7 @@ TEST_F(tx, port1_tx_refused_without_multiport)
 
 	ASSERT_EQ(0, vc_port_pending(self->port1));
 	ASSERT_EQ(0, vc_used_idx(&self->g, KTSTR_VC_Q_PORT1_TX));
-	vc_get_stats(self->g.fd, &st);
-	ASSERT_EQ(1, st.bad_notify);
+	ASSERT_EQ(1, vc_stat(self->g.fd, bad_notify));
 }
 
 /*
@@ -451,14 +445,6 @@ static int set_one_region(int fd, __u64 gpa, __u64 size, void *hva)
 	return __vc_ioctl(fd, KTSTR_VC_SET_MEM_TABLE, (void *)&t);
 }
 
-static __u64 bad_ring(struct vc_guest *g)
-{
-	struct ktstr_vc_stats st = { 0 };
-
-	__vc_get_stats(g->fd, &st);
-	return st.bad_ring;
-}
-
 /*
  * A poll-window run leaves kicks off.  If the ring then leaves guest
  * memory (the VMM's table briefly does not cover it), the look finds the
@@ -479,14 +465,14 @@ TEST_F(tx, port1_kicks_back_on_after_ring_returns_to_guest_memory)
 	old = tx_poll_us_swap(200 * 1000);
 	ASSERT_LE(0, old) TH_LOG("%s: %s", TX_POLL_PARAM, strerror(errno));
 	flags_after_run = poll_window_run(_metadata, &self->g, a, sizeof(a));
-	bad = bad_ring(&self->g);
+	bad = vc_stat(self->g.fd, bad_ring);
 	EXPECT_EQ(0, set_one_region(self->g.fd, VC_GUEST_BASE + VC_GUEST_SIZE,
 				    4096, page));
 	/* Evidence of the look that found the ring outside memory. */
 	end = vc_now_ms() + VC_WAIT_MS;
-	while (bad_ring(&self->g) == bad && vc_now_ms() < end)
+	while (vc_stat(self->g.fd, bad_ring) == bad && vc_now_ms() < end)
 		usleep(1000);
-	EXPECT_LT(bad, bad_ring(&self->g));
+	EXPECT_LT(bad, vc_stat(self->g.fd, bad_ring));
 	EXPECT_EQ(0, set_one_region(self->g.fd, VC_GUEST_BASE, VC_GUEST_SIZE,
 				    self->g.mem));
 	wait_used_flags_clear(&self->g, KTSTR_VC_Q_PORT1_TX);

@@ -155,6 +155,22 @@ static inline void _vc_get_stats(struct __test_metadata *_metadata, int line,
 
 #define vc_get_stats(fd, stats)	_vc_get_stats(_metadata, __LINE__, fd, stats)
 
+static inline struct ktstr_vc_stats
+_vc_stats(struct __test_metadata *_metadata, int line, int fd)
+{
+	struct ktstr_vc_stats stats = { 0 };
+
+	_vc_get_stats(_metadata, line, fd, &stats);
+	return stats;
+}
+
+/*
+ * One member of a fresh struct ktstr_vc_stats (bad_desc, queue[q], ...):
+ * the tests read a counter through vc_stat(), a rejection since a
+ * snapshot through vc_assert_counted().
+ */
+#define vc_stat(fd, member)	(_vc_stats(_metadata, __LINE__, fd).member)
+
 static inline __u32 _vc_read32(struct __test_metadata *_metadata, int line,
 			       int fd, __u32 offset)
 {

@@ -61,10 +61,7 @@ FIXTURE_TEARDOWN(weight)
 static struct ktstr_vc_queue_stats qstats(struct __test_metadata *_metadata,
 					  struct vc_guest *g, unsigned int q)
 {
-	struct ktstr_vc_stats st;
-
-	vc_get_stats(g->fd, &st);
-	return st.queue[q];
+	return vc_stat(g->fd, queue[q]);
 }
 
 /* Head 0: a chain of n zero-length descriptors, which carries nothing. */
