@@ -215,23 +215,22 @@ TEST_F(hostile, avail_index_jump_beyond_queue_size_refused)
 
 TEST_F(hostile, rings_outside_guest_memory_refused)
 {
-	ASSERT_EQ(0, __vc_write32(self->g.fd, VIRTIO_MMIO_STATUS, 0));
-	ASSERT_EQ(0, __vc_negotiate(self->g.fd, VC_DEVICE_FEATURES));
-	ASSERT_EQ(0, __vc_setup_queue(self->g.fd, Q, VC_NUM, 0x1000, 0x2000,
-				      0x3000));
-	ASSERT_EQ(0, __vc_walk_status(self->g.fd, VC_S_OK));
+	vc_write32(self->g.fd, VIRTIO_MMIO_STATUS, 0);
+	vc_negotiate(self->g.fd, VC_DEVICE_FEATURES);
+	vc_setup_queue(self->g.fd, Q, VC_NUM, 0x1000, 0x2000, 0x3000);
+	vc_walk_status(self->g.fd, VC_S_OK);
 	vc_kick(&self->g, Q);
 	ASSERT_EQ(1, wait_bad_ring(&self->g));
 }
 
 TEST_F(hostile, misaligned_rings_refused)
 {
-	ASSERT_EQ(0, __vc_write32(self->g.fd, VIRTIO_MMIO_STATUS, 0));
-	ASSERT_EQ(0, __vc_negotiate(self->g.fd, VC_DEVICE_FEATURES));
-	ASSERT_EQ(0, __vc_setup_queue(self->g.fd, Q, VC_NUM, VC_GUEST_BASE + 8,
-				      VC_GUEST_BASE + 0x1001,
-				      VC_GUEST_BASE + 0x2002));
-	ASSERT_EQ(0, __vc_walk_status(self->g.fd, VC_S_OK));
+	vc_write32(self->g.fd, VIRTIO_MMIO_STATUS, 0);
+	vc_negotiate(self->g.fd, VC_DEVICE_FEATURES);
+	vc_setup_queue(self->g.fd, Q, VC_NUM, VC_GUEST_BASE + 8,
+		       VC_GUEST_BASE + 0x1001,
+		       VC_GUEST_BASE + 0x2002);
+	vc_walk_status(self->g.fd, VC_S_OK);
 	vc_kick(&self->g, Q);
 	ASSERT_EQ(1, wait_bad_ring(&self->g));
 }
@@ -254,8 +253,8 @@ TEST_F(hostile, port1_chain_of_512k_taken_whole)
 
 TEST_F(hostile, notify_for_queue_beyond_six_refused)
 {
-	ASSERT_EQ(0, __vc_write32(self->g.fd, VIRTIO_MMIO_QUEUE_NOTIFY, 6));
-	ASSERT_EQ(0, __vc_write32(self->g.fd, VIRTIO_MMIO_QUEUE_NOTIFY, 0xffff));
+	vc_write32(self->g.fd, VIRTIO_MMIO_QUEUE_NOTIFY, 6);
+	vc_write32(self->g.fd, VIRTIO_MMIO_QUEUE_NOTIFY, 0xffff);
 	ASSERT_EQ(2, vc_stat(self->g.fd, bad_notify));
 }
 

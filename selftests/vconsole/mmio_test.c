@@ -142,9 +142,8 @@ TEST_F(mmio, device_features_advertises_multiport_and_v1)
 TEST_F(mmio, device_features_match_get_info)
 {
 	struct ktstr_vc_info info;
-	__u64 features = 0;
+	__u64 features = vc_read_device_features(self->fd);
 
-	ASSERT_EQ(0, __vc_read_device_features(self->fd, &features));
 	vc_get_info(self->fd, &info);
 	ASSERT_EQ(VC_DEVICE_FEATURES, features);
 	ASSERT_EQ(VC_DEVICE_FEATURES, info.device_features);
@@ -365,7 +364,7 @@ TEST_F(mmio, mmio_read_zeroes_data_past_len)
 		m.offset = reads[i].offset;
 		m.len = reads[i].len;
 		memset(m.data, 0xaa, sizeof(m.data));
-		ASSERT_EQ(0, __vc_mmio(self->fd, &m));
+		vc_mmio(self->fd, &m);
 		assert_bytes(reads[i].want, m.data, sizeof(m.data), m.offset);
 	}
 }
@@ -783,8 +782,7 @@ TEST_F(mmio, status_ladder_accepts_one_bit_per_step)
 	for (i = 0; i < ARRAY_SIZE(rungs); i++) {
 		/* FEATURES_OK takes a feature set with VERSION_1. */
 		if (rungs[i] == VC_S_FEAT)
-			ASSERT_EQ(0, __vc_write_driver_features(self->fd,
-								VC_F_VERSION_1));
+			vc_write_driver_features(self->fd, VC_F_VERSION_1);
 		vc_write32(self->fd, VIRTIO_MMIO_STATUS, rungs[i]);
 		ASSERT_EQ(rungs[i], vc_read32(self->fd, VIRTIO_MMIO_STATUS));
 		vc_get_info(self->fd, &info);
@@ -1061,7 +1059,7 @@ static void _assert_features_ok_refused(struct __test_metadata *_metadata,
 	struct ktstr_vc_stats before;
 
 	_vc_walk_status(_metadata, line, fd, VC_S_DRV);
-	ASSERT_EQ(0, __vc_write_driver_features(fd, features));
+	_vc_write_driver_features(_metadata, line, fd, features);
 	_vc_get_stats(_metadata, line, fd, &before);
 	_vc_write32(_metadata, line, fd, VIRTIO_MMIO_STATUS, VC_S_FEAT);
 	_vc_assert_counted(_metadata, line, fd, &before, VC_BAD_FEATURES);

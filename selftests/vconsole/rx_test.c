@@ -84,7 +84,7 @@ TEST_F(rx, port0_rx_written_before_driver_ok_delivered_at_driver_ok)
 	host_write(_metadata, self->port0, early, sizeof(early));
 	vc_settle();
 	ASSERT_EQ(0, vc_used_idx(&self->g, KTSTR_VC_Q_PORT0_RX));
-	ASSERT_EQ(0, __vc_walk_status(self->g.fd, VC_S_OK));
+	vc_walk_status(self->g.fd, VC_S_OK);
 
 	ASSERT_EQ(0, vc_wait_used(&self->g, KTSTR_VC_Q_PORT0_RX, 1, VC_WAIT_MS))
 		TH_LOG("DRIVER_OK must deliver bytes queued before it");
@@ -109,7 +109,7 @@ TEST_F(rx, drain_port1_pending_rx_empty_pending_is_noop)
 static __u64 discarded_at_reset(struct __test_metadata *_metadata,
 				struct vc_guest *g)
 {
-	ASSERT_EQ(0, __vc_write32(g->fd, VIRTIO_MMIO_STATUS, 0));
+	vc_write32(g->fd, VIRTIO_MMIO_STATUS, 0);
 	return vc_stat(g->fd, rx_discarded);
 }
 
@@ -193,17 +193,16 @@ TEST_F(rx, drain_port0_pending_rx_defers_without_mem)
 	__s64 t0;
 
 	/* Slot 1, no memory table: the rings cannot be reached. */
-	ASSERT_EQ(0, __vc_negotiate(fd, VC_DEVICE_FEATURES));
-	ASSERT_EQ(0, __vc_setup_queue(fd, KTSTR_VC_Q_PORT0_RX, VC_NUM,
-				      VC_GUEST_BASE, VC_GUEST_BASE + 0x1000,
-				      VC_GUEST_BASE + 0x2000));
-	ASSERT_EQ(0, __vc_walk_status(fd, VC_S_OK));
+	vc_negotiate(fd, VC_DEVICE_FEATURES);
+	vc_setup_queue(fd, KTSTR_VC_Q_PORT0_RX, VC_NUM,
+		       VC_GUEST_BASE, VC_GUEST_BASE + 0x1000,
+		       VC_GUEST_BASE + 0x2000);
+	vc_walk_status(fd, VC_S_OK);
 	close(self->port0);
 	self->port0 = vc_port_open(1, 0, O_WRONLY | O_NONBLOCK);
 	ASSERT_LE(0, self->port0);
 	host_write(_metadata, self->port0, early, sizeof(early));
-	ASSERT_EQ(0, __vc_write32(fd, VIRTIO_MMIO_QUEUE_NOTIFY,
-				  KTSTR_VC_Q_PORT0_RX));
+	vc_write32(fd, VIRTIO_MMIO_QUEUE_NOTIFY, KTSTR_VC_Q_PORT0_RX);
 	/* Evidence of the look: the unreachable rings are counted in it. */
 	t0 = vc_now_ms();
 	do {
@@ -402,7 +401,7 @@ TEST_F(rx, reset_of_running_device_discards_queued_host_bytes)
 	ASSERT_EQ(0, vc_guest_start(&self->g, VC_ALL_QUEUES, VC_NUM,
 				    VC_DEVICE_FEATURES, true));
 	host_write(_metadata, self->port0, &wake, 1);
-	ASSERT_EQ(0, __vc_write32(self->g.fd, VIRTIO_MMIO_STATUS, 0));
+	vc_write32(self->g.fd, VIRTIO_MMIO_STATUS, 0);
 	ASSERT_EQ(1, vc_stat(self->g.fd, rx_discarded))
 		TH_LOG("the wake byte must be counted");
 

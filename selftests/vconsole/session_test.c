@@ -242,7 +242,7 @@ TEST_F(stall, detach_after_reset_of_stalled_port1_does_not_wait)
 	__s64 t0, took;
 
 	stall_port1(_metadata, &self->g, self->port1);
-	ASSERT_EQ(0, __vc_write32(self->g.fd, VIRTIO_MMIO_STATUS, 0));
+	vc_write32(self->g.fd, VIRTIO_MMIO_STATUS, 0);
 	t0 = vc_now_ms();
 	ASSERT_EQ(0, __vc_detach(self->g.fd));
 	took = vc_now_ms() - t0;

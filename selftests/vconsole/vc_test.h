@@ -230,6 +230,51 @@ static inline void _vc_mmio_write(struct __test_metadata *_metadata,
 #define vc_mmio_write(fd, offset, buf, len) \
 	_vc_mmio_write(_metadata, __LINE__, fd, offset, buf, len)
 
+static inline void _vc_mmio(struct __test_metadata *_metadata, int line,
+			    int fd, struct ktstr_vc_mmio *mmio)
+{
+	int ret = __vc_mmio(fd, mmio);
+
+	ASSERT_EQ(0, ret) {
+		TH_LOG("line %d: KTSTR_VC_MMIO of %u bytes at %#x: %s", line,
+		       mmio->len, mmio->offset, strerror(-ret));
+	}
+}
+
+#define vc_mmio(fd, mmio)	_vc_mmio(_metadata, __LINE__, fd, mmio)
+
+static inline __u64
+_vc_read_device_features(struct __test_metadata *_metadata, int line, int fd)
+{
+	__u64 features = 0;
+	int ret = __vc_read_device_features(fd, &features);
+
+	ASSERT_EQ(0, ret) {
+		TH_LOG("line %d: reading the device features: %s", line,
+		       strerror(-ret));
+	}
+	return features;
+}
+
+/* Both feature pages (where __vc_read_device_features() returns the error). */
+#define vc_read_device_features(fd) \
+	_vc_read_device_features(_metadata, __LINE__, fd)
+
+static inline void
+_vc_write_driver_features(struct __test_metadata *_metadata, int line, int fd,
+			  __u64 features)
+{
+	int ret = __vc_write_driver_features(fd, features);
+
+	ASSERT_EQ(0, ret) {
+		TH_LOG("line %d: writing driver features %#llx: %s", line,
+		       (unsigned long long)features, strerror(-ret));
+	}
+}
+
+#define vc_write_driver_features(fd, features) \
+	_vc_write_driver_features(_metadata, __LINE__, fd, features)
+
 static inline void _vc_walk_status(struct __test_metadata *_metadata,
 				   int line, int fd, __u32 target)
 {
