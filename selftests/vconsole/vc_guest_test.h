@@ -65,7 +65,7 @@ static inline __u32 vc_isr(int fd)
 {
 	__u32 v = 0;
 
-	vc_read32(fd, VIRTIO_MMIO_INTERRUPT_STATUS, &v);
+	__vc_read32(fd, VIRTIO_MMIO_INTERRUPT_STATUS, &v);
 	return v;
 }
 

@@ -5,7 +5,7 @@
 # the development machines' kernel cannot load modules, so each kernel
 # boots in a TCG VM from a busybox initramfs holding its kvm modules,
 # ktstr_vconsole.ko built against it, every test binary and init.sh as
-# /init; then the VM test (userspace-vmm/guest/run-l1.sh) boots a real
+# /init; then the VM test (selftests/vm/run-l1.sh) boots a real
 # guest on the module in a second VM.  Three host kernels: Debian's 6.1
 # and 6.12 (their linux-image packages, unpacked under build/kernels/),
 # and "debug", a 6.12 built here with KASAN, lockdep, kmemleak, UBSAN and
@@ -45,7 +45,7 @@
 #	VMM_TEST=1		also run the VM test (0: the kselftests only)
 #	VERBATIM_TEST=1		and on 6.12 the README's quick start, build
 #				lines and all, on this machine's own root
-#				(userspace-vmm/guest/run-verbatim.sh; 0: not)
+#				(selftests/vm/run-verbatim.sh; 0: not)
 #	VM_OUT=<repo>/build	where the per-kernel directories go (the
 #				unpacked kernels stay in <repo>/build/kernels)
 #	VM_APPEND=		more kernel command line; key=value words that
@@ -243,7 +243,7 @@ boot_vm()
 
 # The VM test: a second first-level VM, with one vCPU because it runs a
 # second-level Linux (DESIGN.md), in which ktstr-vmm boots the guest
-# kernel on the module (userspace-vmm/guest/run-l1.sh).  Its checks join
+# kernel on the module (selftests/vm/run-l1.sh).  Its checks join
 # this kernel's, named "vmm: ..."; its comments show the guest console and
 # the decoded frames.
 vmm_test()
@@ -255,7 +255,7 @@ vmm_test()
 	for try in 1 2; do
 		L1_VER=$ver L1_KDIR=$kdir L1_TIMEOUT=$l1_timeout L1_APPEND=$l1_append \
 			L1_KO=$dir/kmod/vconsole/ktstr_vconsole.ko OUT=$dir/vmm \
-			bash "$TOP/userspace-vmm/guest/run-l1.sh" > "$dir/vmm.log" 2>&1 || true
+			bash "$HERE/run-l1.sh" > "$dir/vmm.log" 2>&1 || true
 		if ((try == 2)) || ! l1_hung "$dir/vmm"; then
 			break
 		fi
@@ -276,7 +276,7 @@ vmm_test()
 }
 
 # The README's quick start, its build lines too, as a new user on this
-# machine's root would run them (userspace-vmm/guest/run-verbatim.sh): on
+# machine's root would run them (selftests/vm/run-verbatim.sh): on
 # 6.12 alone, whose image and headers this machine has, since gcc under
 # TCG takes most of its 15 to 25 minutes.  Its checks are "verbatim: ...".
 verbatim_test()
@@ -285,7 +285,7 @@ verbatim_test()
 
 	t0=$(now_ms)
 	L1_VER=$ver OUT=$dir/verbatim L1_APPEND=$l1_append \
-		bash "$TOP/userspace-vmm/guest/run-verbatim.sh" > "$dir/verbatim.log" 2>&1 || true
+		bash "$HERE/run-verbatim.sh" > "$dir/verbatim.log" 2>&1 || true
 	grep -E '^((not )?ok - |# )' "$dir/verbatim.log" | tee -a "$dir/tap.log"
 	timings+="${timings:+, }verbatim $(elapsed "$t0")"
 	grep -qE '^[0-9]+ passed, [0-9]+ failed$' "$dir/verbatim.log" && return
