@@ -866,7 +866,7 @@ static void queue_delta(struct ktstr_vc_queue_stats *sum,
 
 static void get_stats(struct inst *in, struct ktstr_vc_stats *st)
 {
-	int ret = vc_get_stats(in->g.fd, st);
+	int ret = __vc_get_stats(in->g.fd, st);
 
 	if (ret)
 		die("KTSTR_VC_GET_STATS: %s", strerror(-ret));
@@ -1475,7 +1475,7 @@ int main(int argc, char **argv)
 	ret = inst_setup(&insts[0], 0);
 	if (ret)
 		die("slot 0: %s (is ktstr_vconsole loaded?)", strerror(-ret));
-	ret = vc_get_info(insts[0].g.fd, &info);
+	ret = __vc_get_info(insts[0].g.fd, &info);
 	if (ret)
 		die("KTSTR_VC_GET_INFO: %s", strerror(-ret));
 	nr_slots = info.nr_slots < MAX_INST ? info.nr_slots : MAX_INST;

@@ -23,9 +23,11 @@ static inline int vc_port_open(unsigned int slot, unsigned int port, int flags)
 	char path[64];
 
 	if (slot)
-		snprintf(path, sizeof(path), "/dev/ktstr%u-port%u", slot, port);
+		snprintf(path, sizeof(path), "/dev/" KTSTR_VC_SLOT_PORT_FMT,
+			 slot, port);
 	else
-		snprintf(path, sizeof(path), "/dev/ktstr-port%u", port);
+		snprintf(path, sizeof(path), "/dev/" KTSTR_VC_SLOT0_PORT_FMT,
+			 port);
 	return open(path, flags | O_CLOEXEC);
 }
 

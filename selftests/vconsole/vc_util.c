@@ -102,16 +102,6 @@ int __vc_get_stats(int fd, struct ktstr_vc_stats *stats)
 	return __vc_ioctl(fd, KTSTR_VC_GET_STATS, stats);
 }
 
-int vc_get_info(int fd, struct ktstr_vc_info *info)
-{
-	return __vc_get_info(fd, info);
-}
-
-int vc_get_stats(int fd, struct ktstr_vc_stats *stats)
-{
-	return __vc_get_stats(fd, stats);
-}
-
 int __vc_mmio(int fd, struct ktstr_vc_mmio *mmio)
 {
 	return __vc_ioctl(fd, KTSTR_VC_MMIO, mmio);

@@ -116,16 +116,6 @@ int __vc_get_stats(int fd, struct ktstr_vc_stats *stats);
 int __vc_mmio(int fd, struct ktstr_vc_mmio *mmio);
 
 /*
- * vc_bench's names from before the raw calls took the __ prefix: they are
- * __vc_get_info() and __vc_get_stats().  Tests see the asserting
- * vc_get_info() and vc_get_stats() of vc_test.h instead.
- */
-#ifndef VC_TEST_H
-int vc_get_info(int fd, struct ktstr_vc_info *info);
-int vc_get_stats(int fd, struct ktstr_vc_stats *stats);
-#endif
-
-/*
  * Register accesses.  __vc_mmio_read() and __vc_mmio_write() move len bytes
  * (1..8; anything else is refused here with -EINVAL without asking the
  * module, so use __vc_mmio() to send a bad length).  Registers are little
