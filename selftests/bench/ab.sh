@@ -3,9 +3,11 @@
 #
 # ab.sh REF [ROUNDS]: vc_bench (parts 1, 2 and 5) against the module of
 # git revision REF and against this tree's, in one VM of
-# selftests/vm/run.sh on Debian's 6.12: the two modules take turns
-# (REF, this tree, REF, ...) ROUNDS times each (default 2), so that what
-# drifts in the run (the host's load, the VM's caches) falls on both.
+# selftests/vm/run.sh on Debian's 6.12: the two modules take turns, in
+# the order REF, tree, tree, REF, REF, ... for ROUNDS rounds (default 2),
+# so that what drifts in the run (the host's load, the VM's caches) and
+# which runs first fall on both alike.  REF may be the tree's own commit:
+# the differences of that run are the noise.
 # Prints each row's ratio to its baseline for both modules (the median
 # over the rounds) and their difference.  A restructuring that must not
 # change speed is checked with it: the figures are emulated (TCG), so
