@@ -436,8 +436,9 @@ static bool cgroup2_ready(void)
  * cgroup.events says "populated 0" when the last task has left, and a
  * change of it wakes poll() with POLLPRI.
  */
-static int cgroup_wait_empty(const char *cg, int timeout_ms)
+static int cgroup_wait_empty(const char *cg)
 {
+	__s64 left, end = vc_now_ms() + VC_WAIT_MS;
 	char path[128], buf[256];
 	struct pollfd pfd;
 	ssize_t n;
@@ -459,7 +460,8 @@ static int cgroup_wait_empty(const char *cg, int timeout_ms)
 			ret = 0;
 			break;
 		}
-		if (poll(&pfd, 1, timeout_ms) <= 0)
+		left = end - vc_now_ms();
+		if (left <= 0 || poll(&pfd, 1, left) <= 0)
 			break;
 	}
 	close(pfd.fd);
@@ -507,7 +509,7 @@ TEST_F(owner, worker_runs_in_vmm_cgroup_on_its_cpus_at_its_nice)
 	close(fd);
 	snprintf(procs, sizeof(procs), "%s/cgroup.procs", CGROUP_ROOT);
 	ASSERT_EQ(0, write_file(procs, "%ld\n", getpid()));
-	ret = cgroup_wait_empty(cg, 10000);
+	ret = cgroup_wait_empty(cg);
 	ASSERT_EQ(0, ret) TH_LOG("%s still populated after close: %s", cg,
 				 strerror(-ret));
 	ASSERT_EQ(0, rmdir(cg)) TH_LOG("rmdir %s: %s", cg, strerror(errno));
