@@ -48,7 +48,7 @@ KERNELS ?= 6.1 6.12 debug
 debug_kernel_dep := $(if $(filter debug,$(KERNELS)),debug-kernel)
 
 .PHONY: all module userspace guest debug-kernel selftests setup check bench \
-	demo stress checkpatch clean
+	demo stress checkpatch layers clean
 .PHONY: kdir-check install uninstall modules_install dkms-source
 
 all: module userspace
@@ -128,6 +128,10 @@ stress: userspace $(debug_kernel_dep)
 	DEBUG_VM_TIMEOUT=$$(($(STRESS_SECS) + 600)) KERNELS="$(KERNELS)" \
 	VM_APPEND="STRESS_SECS=$(STRESS_SECS)$(if $(SEED), SEED=$(SEED))$(if $(STRESS_NO), STRESS_NO=$(STRESS_NO))" \
 	bash $(TOP)/selftests/vm/run.sh
+
+# Which file calls which, and no cycle (selftests/layers.sh).
+layers:
+	bash $(TOP)/selftests/layers.sh
 
 checkpatch:
 	perl $(TOP)/build/linux-src/scripts/checkpatch.pl --strict --no-tree \

@@ -199,7 +199,15 @@ static ssize_t read_some(int fd, void *buf, size_t len)
 	}
 }
 
-int ktstr_tlv_main(int argc, char **argv)
+/* A failure of ktstr-tlv itself, not of the stream. */
+static int error_status(unsigned int flags)
+{
+	return flags & TLV_ST_EXIT_CODE ? TLV_STATUS_ERROR : 1;
+}
+
+/* -1 to go on, else the status to exit with at once. */
+static int parse_options(int argc, char **argv, struct out *o,
+			 unsigned int *flags, const char **path)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
@@ -209,26 +217,20 @@ int ktstr_tlv_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct out o = { 0 };
-	struct tlv_parser p;
-	unsigned int flags = 0;
 	bool usage_error = false;
-	const char *path = "-";
-	static char buf[READ_SIZE];
-	int fd, c, status, read_errno = 0;
-	__u64 nread = 0;
+	int c;
 
 	/* All of them first: a usage error's status depends on --exit-code. */
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
-			o.json = true;
+			o->json = true;
 			break;
 		case 'e':
-			flags |= TLV_ST_EXIT_CODE;
+			*flags |= TLV_ST_EXIT_CODE;
 			break;
 		case 's':
-			flags |= TLV_ST_STRICT;
+			*flags |= TLV_ST_STRICT;
 			break;
 		case 'V':
 			printf("ktstr-tlv %s\n", KTSTR_VC_VERSION);
@@ -247,68 +249,109 @@ int ktstr_tlv_main(int argc, char **argv)
 	}
 	if (usage_error) {
 		fputs(usage_text, stderr);
-		return flags & TLV_ST_EXIT_CODE ? TLV_STATUS_USAGE : 2;
+		return *flags & TLV_ST_EXIT_CODE ? TLV_STATUS_USAGE : 2;
 	}
 	if (optind < argc)
-		path = argv[optind];
+		*path = argv[optind];
+	return -1;
+}
 
-	if (!strcmp(path, "-")) {
-		fd = STDIN_FILENO;
-		path = "standard input";
-	} else {
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			fprintf(stderr, "ktstr-tlv: %s: %s\n", path,
-				strerror(errno));
-			return flags & TLV_ST_EXIT_CODE ? TLV_STATUS_ERROR : 1;
-		}
+/* FILE or stdin, *path made the name for messages; -1 after saying why. */
+static int open_input(const char **path)
+{
+	int fd;
+
+	if (!strcmp(*path, "-")) {
+		*path = "standard input";
+		return STDIN_FILENO;
 	}
+	fd = open(*path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		fprintf(stderr, "ktstr-tlv: %s: %s\n", *path, strerror(errno));
+	return fd;
+}
 
-	if (tlv_parser_init(&p, on_frame, on_error, &o)) {
-		fprintf(stderr, "ktstr-tlv: %s\n", strerror(errno));
-		if (fd != STDIN_FILENO)
-			close(fd);
-		return flags & TLV_ST_EXIT_CODE ? TLV_STATUS_ERROR : 1;
-	}
+static void close_input(int fd)
+{
+	if (fd != STDIN_FILENO)
+		close(fd);
+}
 
-	while (!o.write_failed) {
-		ssize_t n = read_some(fd, buf, sizeof(buf));
+/*
+ * The stream to the parser until EOF, a read error or a failed write;
+ * the read error's errno (said on stderr), else 0.
+ */
+static int feed_all(int fd, const char *path, struct tlv_parser *p,
+		    struct out *o, __u64 *nread)
+{
+	static char buf[READ_SIZE];
+	ssize_t n;
+	int err;
 
+	while (!o->write_failed) {
+		n = read_some(fd, buf, sizeof(buf));
 		if (n < 0) {
-			read_errno = errno;
+			err = errno;
 			fprintf(stderr, "ktstr-tlv: reading %s: %s\n", path,
-				strerror(read_errno));
-			break;
+				strerror(err));
+			return err;
 		}
 		if (!n)
 			break;
-		tlv_parser_feed(&p, buf, n);
-		nread += n;
+		tlv_parser_feed(p, buf, n);
+		*nread += n;
 	}
+	return 0;
+}
+
+/* In band after what the bytes read before it gave. */
+static void put_read_error(struct out *o, __u64 offset, int err)
+{
+	struct tlv_error e = {
+		.kind = TLV_ERR_READ, .offset = offset, .err = err,
+	};
+
+	tlv_sbuf_reset(&o->line);
+	if (o->json)
+		tlv_format_error_json(&o->line, &e);
+	else
+		tlv_format_error_text(&o->line, &e);
+	put_line(o, e.offset);
+}
+
+int ktstr_tlv_main(int argc, char **argv)
+{
+	struct out o = { 0 };
+	struct tlv_parser p;
+	unsigned int flags = 0;
+	const char *path = "-";
+	int fd, status, read_errno;
+	__u64 nread = 0;
+
+	status = parse_options(argc, argv, &o, &flags, &path);
+	if (status >= 0)
+		return status;
+	fd = open_input(&path);
+	if (fd < 0)
+		return error_status(flags);
+	if (tlv_parser_init(&p, on_frame, on_error, &o)) {
+		fprintf(stderr, "ktstr-tlv: %s\n", strerror(errno));
+		close_input(fd);
+		return error_status(flags);
+	}
+
+	read_errno = feed_all(fd, path, &p, &o, &nread);
 	tlv_parser_finish(&p);
-	if (read_errno) {
-		/* In band after what the bytes read before it gave. */
-		struct tlv_error e = {
-			.kind = TLV_ERR_READ, .offset = nread, .err = read_errno,
-		};
-
-		tlv_sbuf_reset(&o.line);
-		if (o.json)
-			tlv_format_error_json(&o.line, &e);
-		else
-			tlv_format_error_text(&o.line, &e);
-		put_line(&o, e.offset);
-	}
-
+	if (read_errno)
+		put_read_error(&o, nread, read_errno);
 	status = tlv_exit_status(&p, flags);
 	if (read_errno || o.write_failed)
-		status = flags & TLV_ST_EXIT_CODE ? TLV_STATUS_ERROR : 1;
+		status = error_status(flags);
 
 	tlv_parser_free(&p);
 	tlv_sbuf_free(&o.line);
 	tlv_sbuf_free(&o.diag);
-	if (fd != STDIN_FILENO)
-		close(fd);
+	close_input(fd);
 	return status;
 }
 

@@ -604,56 +604,79 @@ static void tlv_text_type(struct tlv_sbuf *sb, __u32 type)
 	}
 }
 
-void tlv_format_text(struct tlv_sbuf *sb, const struct tlv_frame *f)
+/* " key=" in the line format, ",\"key\":" in JSON. */
+static void tlv_add_key(struct tlv_sbuf *sb, bool json, const char *key)
+{
+	tlv_sbuf_printf(sb, json ? ",\"%s\":" : " %s=", key);
+}
+
+/* key="text", escaped for the format. */
+static void tlv_add_str(struct tlv_sbuf *sb, bool json, const char *key,
+			const void *str, size_t len)
+{
+	tlv_add_key(sb, json, key);
+	tlv_sbuf_addc(sb, '"');
+	tlv_escape(sb, str, len, json);
+	tlv_sbuf_addc(sb, '"');
+}
+
+/*
+ * The fields of a payload of the right size, the same in both formats;
+ * false for a type shown as hex (opaque or unknown).
+ */
+static bool tlv_add_fields(struct tlv_sbuf *sb, const struct tlv_frame *f,
+			   bool json)
 {
 	const __u8 *p = f->payload;
 
+	switch (f->type) {
+	case TLV_EXIT:
+		tlv_add_key(sb, json, "code");
+		tlv_sbuf_printf(sb, "%d", (__s32)get_le32(p));
+		return true;
+	case TLV_LIFE:
+		tlv_add_key(sb, json, "phase");
+		tlv_sbuf_printf(sb, "%u", p[0]);
+		tlv_add_str(sb, json, "reason", p + 1, f->length - 1);
+		return true;
+	case TLV_SOUT:
+	case TLV_SERR:
+	case TLV_DMSG:
+		tlv_add_str(sb, json, "text", p, f->length);
+		return true;
+	case TLV_SRDY:
+	case TLV_SCST:
+		return true;
+	case TLV_SCEN:
+		tlv_add_key(sb, json, "elapsed_ms");
+		tlv_sbuf_printf(sb, "%llu", (unsigned long long)get_le64(p));
+		return true;
+	case TLV_SNRQ:
+	case TLV_SNRP:
+		tlv_add_key(sb, json, "id");
+		tlv_sbuf_printf(sb, "%u", get_le32(p));
+		tlv_add_key(sb, json, f->type == TLV_SNRQ ? "kind" : "status");
+		tlv_sbuf_printf(sb, "%u", get_le32(p + 4));
+		tlv_add_str(sb, json, "name", p + 8, tlv_snr_name_len(p + 8));
+		return true;
+	default:
+		return false;
+	}
+}
+
+void tlv_format_text(struct tlv_sbuf *sb, const struct tlv_frame *f)
+{
 	tlv_text_type(sb, f->type);
 	tlv_sbuf_printf(sb, " len=%u crc=%s", f->length,
 			tlv_frame_crc_ok(f) ? "ok" : "bad");
 	if (!tlv_length_ok(f->type, f->length)) {
 		tlv_sbuf_adds(sb, " malformed");
-		goto hex;
+	} else if (tlv_add_fields(sb, f, false)) {
+		tlv_sbuf_addc(sb, '\n');
+		return;
 	}
-	switch (f->type) {
-	case TLV_EXIT:
-		tlv_sbuf_printf(sb, " code=%d", (__s32)get_le32(p));
-		break;
-	case TLV_LIFE:
-		tlv_sbuf_printf(sb, " phase=%u reason=\"", p[0]);
-		tlv_text_escape(sb, p + 1, f->length - 1);
-		tlv_sbuf_addc(sb, '"');
-		break;
-	case TLV_SOUT:
-	case TLV_SERR:
-	case TLV_DMSG:
-		tlv_sbuf_adds(sb, " text=\"");
-		tlv_text_escape(sb, p, f->length);
-		tlv_sbuf_addc(sb, '"');
-		break;
-	case TLV_SRDY:
-	case TLV_SCST:
-		break;
-	case TLV_SCEN:
-		tlv_sbuf_printf(sb, " elapsed_ms=%llu",
-				(unsigned long long)get_le64(p));
-		break;
-	case TLV_SNRQ:
-	case TLV_SNRP:
-		tlv_sbuf_printf(sb, " id=%u %s=%u name=\"", get_le32(p),
-				f->type == TLV_SNRQ ? "kind" : "status",
-				get_le32(p + 4));
-		tlv_text_escape(sb, p + 8, tlv_snr_name_len(p + 8));
-		tlv_sbuf_addc(sb, '"');
-		break;
-	default:
-		goto hex;
-	}
-	tlv_sbuf_addc(sb, '\n');
-	return;
-hex:
 	tlv_sbuf_adds(sb, " hex=");
-	tlv_add_hex(sb, p, f->length);
+	tlv_add_hex(sb, f->payload, f->length);
 	if (f->length > TLV_HEX_MAX)
 		tlv_sbuf_adds(sb, "...");
 	tlv_sbuf_addc(sb, '\n');
@@ -685,8 +708,6 @@ static void tlv_json_type(struct tlv_sbuf *sb, __u32 type)
 
 void tlv_format_json(struct tlv_sbuf *sb, const struct tlv_frame *f)
 {
-	const __u8 *p = f->payload;
-
 	tlv_sbuf_addc(sb, '{');
 	tlv_json_type(sb, f->type);
 	tlv_sbuf_printf(sb, ",\"offset\":%llu,\"length\":%u,\"crc_ok\":%s",
@@ -694,48 +715,12 @@ void tlv_format_json(struct tlv_sbuf *sb, const struct tlv_frame *f)
 			tlv_frame_crc_ok(f) ? "true" : "false");
 	if (!tlv_length_ok(f->type, f->length)) {
 		tlv_sbuf_adds(sb, ",\"malformed\":true");
-		goto hex;
+	} else if (tlv_add_fields(sb, f, true)) {
+		tlv_sbuf_adds(sb, "}\n");
+		return;
 	}
-	switch (f->type) {
-	case TLV_EXIT:
-		tlv_sbuf_printf(sb, ",\"code\":%d", (__s32)get_le32(p));
-		break;
-	case TLV_LIFE:
-		tlv_sbuf_printf(sb, ",\"phase\":%u,\"reason\":\"", p[0]);
-		tlv_json_escape(sb, p + 1, f->length - 1);
-		tlv_sbuf_addc(sb, '"');
-		break;
-	case TLV_SOUT:
-	case TLV_SERR:
-	case TLV_DMSG:
-		tlv_sbuf_adds(sb, ",\"text\":\"");
-		tlv_json_escape(sb, p, f->length);
-		tlv_sbuf_addc(sb, '"');
-		break;
-	case TLV_SRDY:
-	case TLV_SCST:
-		break;
-	case TLV_SCEN:
-		tlv_sbuf_printf(sb, ",\"elapsed_ms\":%llu",
-				(unsigned long long)get_le64(p));
-		break;
-	case TLV_SNRQ:
-	case TLV_SNRP:
-		tlv_sbuf_printf(sb, ",\"id\":%u,\"%s\":%u,\"name\":\"",
-				get_le32(p),
-				f->type == TLV_SNRQ ? "kind" : "status",
-				get_le32(p + 4));
-		tlv_json_escape(sb, p + 8, tlv_snr_name_len(p + 8));
-		tlv_sbuf_addc(sb, '"');
-		break;
-	default:
-		goto hex;
-	}
-	tlv_sbuf_adds(sb, "}\n");
-	return;
-hex:
 	tlv_sbuf_adds(sb, ",\"payload_hex\":\"");
-	tlv_add_hex(sb, p, f->length);
+	tlv_add_hex(sb, f->payload, f->length);
 	tlv_sbuf_printf(sb, "\",\"payload_truncated\":%s}\n",
 			f->length > TLV_HEX_MAX ? "true" : "false");
 }
@@ -828,12 +813,10 @@ void tlv_format_error_text(struct tlv_sbuf *sb, const struct tlv_error *e)
 	tlv_format_error(sb, e);
 }
 
-void tlv_format_error_json(struct tlv_sbuf *sb, const struct tlv_error *e)
+/* The header's type and length, for the errors that have a header. */
+static void tlv_error_json_header(struct tlv_sbuf *sb,
+				  const struct tlv_error *e)
 {
-	struct tlv_sbuf msg = { 0 };
-
-	tlv_sbuf_printf(sb, "{\"error\":\"%s\",\"offset\":%llu",
-			tlv_error_name(e->kind), (unsigned long long)e->offset);
 	switch (e->kind) {
 	case TLV_ERR_CRC:
 	case TLV_ERR_MALFORMED:
@@ -847,6 +830,12 @@ void tlv_format_error_json(struct tlv_sbuf *sb, const struct tlv_error *e)
 	default:
 		break;
 	}
+}
+
+/* What only this kind of error has: the CRCs, the pad, a byte count. */
+static void tlv_error_json_detail(struct tlv_sbuf *sb,
+				  const struct tlv_error *e)
+{
 	switch (e->kind) {
 	case TLV_ERR_CRC:
 		tlv_sbuf_printf(sb, ",\"crc\":\"0x%08x\",\"crc_calc\":\"0x%08x\"",
@@ -868,6 +857,16 @@ void tlv_format_error_json(struct tlv_sbuf *sb, const struct tlv_error *e)
 	default:
 		break;
 	}
+}
+
+void tlv_format_error_json(struct tlv_sbuf *sb, const struct tlv_error *e)
+{
+	struct tlv_sbuf msg = { 0 };
+
+	tlv_sbuf_printf(sb, "{\"error\":\"%s\",\"offset\":%llu",
+			tlv_error_name(e->kind), (unsigned long long)e->offset);
+	tlv_error_json_header(sb, e);
+	tlv_error_json_detail(sb, e);
 	tlv_error_message(&msg, e);
 	tlv_sbuf_adds(sb, ",\"message\":\"");
 	tlv_json_escape(sb, tlv_sbuf_str(&msg), msg.len);

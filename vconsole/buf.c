@@ -3,12 +3,14 @@
  * The bounded byte rings behind each port.  Positions are absolute (u64
  * counts of bytes ever stored and consumed) so a reader's end-of-session
  * mark stays valid however far the ring has wrapped.  Both ends copy
- * straight between the ring and user memory: a guest buffer in the VMM's
- * address space on one side, a reader's or writer's buffer on the other.
- * The caller serialises access (vc_port.lock).
+ * straight between the ring and an iov_iter over user memory: a guest
+ * chain in the VMM's address space on one side, a reader's or writer's
+ * buffer on the other.  The caller serialises access (vc_port.lock); in
+ * and out are also read without it, as hints (port.c, worker.c), so they
+ * change only by WRITE_ONCE.
  */
 #include <linux/minmax.h>
-#include <linux/uaccess.h>
+#include <linux/uio.h>
 #include <linux/vmalloc.h>
 
 #include "vconsole.h"
@@ -50,19 +52,19 @@ static size_t vc_buf_index(const struct vc_buf *b, u64 pos, size_t *contig)
 }
 
 /*
- * Copy len bytes from user memory to off bytes past the tail, without
- * making them visible: a fault leaves the ring as it was.
+ * Copy len bytes from the iterator to the tail, without making them
+ * visible: a fault leaves the ring as it was.
  */
-int vc_buf_store_user(struct vc_buf *b, size_t off, const void __user *src,
-		      size_t len)
+int vc_buf_store(struct vc_buf *b, struct iov_iter *from, size_t len)
 {
+	size_t off = 0;
+
 	while (len) {
 		size_t contig, idx = vc_buf_index(b, b->in + off, &contig);
 		size_t n = min(len, contig);
 
-		if (copy_from_user(b->data + idx, src, n))
+		if (copy_from_iter(b->data + idx, n, from) != n)
 			return -EFAULT;
-		src += n;
 		off += n;
 		len -= n;
 	}
@@ -71,20 +73,20 @@ int vc_buf_store_user(struct vc_buf *b, size_t off, const void __user *src,
 
 void vc_buf_commit(struct vc_buf *b, size_t len)
 {
-	b->in += len;
+	WRITE_ONCE(b->in, b->in + len);
 }
 
-/* Copy len bytes starting off bytes past the head; nothing is consumed. */
-int vc_buf_load_user(const struct vc_buf *b, size_t off, void __user *dst,
-		     size_t len)
+/* Copy len bytes from the head to the iterator; nothing is consumed. */
+int vc_buf_load(const struct vc_buf *b, struct iov_iter *to, size_t len)
 {
+	size_t off = 0;
+
 	while (len) {
 		size_t contig, idx = vc_buf_index(b, b->out + off, &contig);
 		size_t n = min(len, contig);
 
-		if (copy_to_user(dst, b->data + idx, n))
+		if (copy_to_iter(b->data + idx, n, to) != n)
 			return -EFAULT;
-		dst += n;
 		off += n;
 		len -= n;
 	}
@@ -93,5 +95,5 @@ int vc_buf_load_user(const struct vc_buf *b, size_t off, void __user *dst,
 
 void vc_buf_consume(struct vc_buf *b, size_t len)
 {
-	b->out += len;
+	WRITE_ONCE(b->out, b->out + len);
 }

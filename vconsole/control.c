@@ -14,7 +14,7 @@
  */
 #include <linux/minmax.h>
 #include <linux/string.h>
-#include <linux/uaccess.h>
+#include <linux/uio.h>
 #include <linux/virtio_console.h>
 
 #include "vconsole.h"
@@ -30,6 +30,7 @@ struct vc_ctrl_wire {
 
 void vc_ctrl_reset(struct vc_dev *dev)
 {
+	lockdep_assert_held(&dev->lock);
 	memset(dev->port_ready, 0, sizeof(dev->port_ready));
 	memset(dev->port_open, 0, sizeof(dev->port_open));
 	dev->device_ready = false;
@@ -138,27 +139,16 @@ static void vc_ctrl_handle(struct vc_dev *dev, const struct vc_ctrl_wire *w)
 /* Gather the first 8 readable bytes of the peeked chain. */
 static u32 vc_ctrl_read(struct vc_dev *dev, struct vc_ctrl_wire *w)
 {
-	const struct vc_chain *c = &dev->chain;
-	u32 got = 0;
-	unsigned int i;
+	struct iov_iter from;
 
-	if (c->bad)
+	if (dev->chain.bad)
 		return 0;
-	for (i = 0; i < c->nsegs && got < sizeof(*w); i++) {
-		const struct vc_seg *seg = &c->seg[i];
-		u32 n = min_t(u32, seg->len, sizeof(*w) - got);
-
-		if (seg->write || !seg->uaddr)
-			continue;
-		if (copy_from_user((u8 *)w + got, seg->uaddr, n))
-			break;
-		got += n;
-	}
-	return got;
+	vc_chain_out_iter(&dev->chain, &from);
+	return copy_from_iter(w, sizeof(*w), &from);
 }
 
 /* c_ovq: messages from the guest.  True if the run stopped at its weight. */
-bool vc_ctrl_tx(struct vc_dev *dev)
+bool vc_handle_ctrl_tx(struct vc_dev *dev)
 {
 	unsigned int qi = KTSTR_VC_Q_CTRL_TX;
 	struct vc_budget b = { 0 };
@@ -166,6 +156,7 @@ bool vc_ctrl_tx(struct vc_dev *dev)
 	u32 got;
 	int ret;
 
+	lockdep_assert_held(&dev->lock);
 	if (!vc_queue_usable(dev, qi))
 		return false;
 	dev->stats.queue[qi].runs++;
@@ -202,34 +193,13 @@ static size_t vc_ctrl_encode(const struct vc_ctrl_msg *msg, u8 *buf)
 	return len;
 }
 
-static size_t vc_chain_rx_room(const struct vc_chain *c)
-{
-	size_t n = 0;
-	unsigned int i;
-
-	for (i = 0; i < c->nsegs; i++)
-		if (c->seg[i].write)
-			n += c->seg[i].len;
-	return n;
-}
-
-/* Scatter len bytes over the chain's writable segments. */
+/* Scatter len bytes over the chain's writable part. */
 static int vc_ctrl_write(const struct vc_chain *c, const u8 *buf, size_t len)
 {
-	size_t off = 0;
-	unsigned int i;
+	struct iov_iter to;
 
-	for (i = 0; i < c->nsegs && off < len; i++) {
-		const struct vc_seg *seg = &c->seg[i];
-		size_t n = min_t(size_t, seg->len, len - off);
-
-		if (!seg->write || !n)
-			continue;
-		if (copy_to_user(seg->uaddr, buf + off, n))
-			return -EFAULT;
-		off += n;
-	}
-	return 0;
+	vc_chain_in_iter(c, &to);
+	return copy_to_iter(buf, len, &to) == len ? 0 : -EFAULT;
 }
 
 /* Place the encoded head message in the peeked chain; <0 when torn. */
@@ -250,13 +220,14 @@ static int vc_ctrl_send_one(struct vc_dev *dev, const u8 *buf, size_t len)
 }
 
 /* c_ivq: queued messages to the guest, one per chain. */
-bool vc_ctrl_rx(struct vc_dev *dev)
+bool vc_handle_ctrl_rx(struct vc_dev *dev)
 {
 	unsigned int qi = KTSTR_VC_Q_CTRL_RX;
 	u8 buf[sizeof(struct vc_ctrl_wire) + VC_CTRL_NAME_MAX];
 	struct vc_budget b = { 0 };
 	int ret = 0;
 
+	lockdep_assert_held(&dev->lock);
 	if (!dev->ctrl_len || !vc_queue_usable(dev, qi))
 		return false;
 	dev->stats.queue[qi].runs++;
@@ -265,10 +236,10 @@ bool vc_ctrl_rx(struct vc_dev *dev)
 
 		vc_budget_charge(&b, &dev->chain, need);
 		/* A small chain may be followed by one that fits: go on. */
-		if (!dev->chain.bad && vc_chain_rx_room(&dev->chain) < need) {
+		if (!dev->chain.bad && dev->chain.in_room < need) {
 			vc_reject(dev, &dev->stats.bad_control,
 				  "c_ivq chain of %zu bytes too small for %zu",
-				  vc_chain_rx_room(&dev->chain), need);
+				  dev->chain.in_room, need);
 			vc_vring_consume(dev, qi, 0);
 			continue;
 		}

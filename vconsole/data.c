@@ -9,10 +9,16 @@
  * spins until each buffer comes back: its TX is always consumed and the
  * oldest console bytes give way, counted.
  */
+#include <linux/hrtimer.h>
 #include <linux/minmax.h>
-#include <linux/virtio_mmio.h>
+#include <linux/moduleparam.h>
+#include <linux/uio.h>
 
 #include "vconsole.h"
+
+static unsigned int tx_poll_us = 500;
+module_param(tx_poll_us, uint, 0644);
+MODULE_PARM_DESC(tx_poll_us, "After a port-1 TX run that moved bytes, look at the ring again this many microseconds later with guest kicks still off (0: ask for a kick at once; at most 1 s; default 500)");
 
 static unsigned int vc_txq(unsigned int port_id)
 {
@@ -24,16 +30,45 @@ static unsigned int vc_rxq(unsigned int port_id)
 	return port_id ? KTSTR_VC_Q_PORT1_RX : KTSTR_VC_Q_PORT0_RX;
 }
 
-/* Bytes the chain offers the device: its readable, mapped segments. */
-static size_t vc_chain_tx_bytes(const struct vc_chain *c)
+/*
+ * A port-1 writer streams: each chain it adds while the device looks at
+ * an empty ring costs it a kick, an exit to the host.  Leaving kicks off
+ * for a little while after a run that moved bytes lets the next chains
+ * pile up and be taken in one run; a look that finds nothing asks for
+ * kicks again (vc_tx_run_end).  The price: a chain waits up to
+ * tx_poll_us, and a writer that fills the ring (KTSTR_VC_QUEUE_MAX
+ * chains) within one window waits for the next.  Port 0 never waits: its
+ * guest path spins until each buffer comes back.
+ */
+static bool vc_tx_poll_arm(struct vc_dev *dev)
 {
-	size_t n = 0;
-	unsigned int i;
+	unsigned int us = min(READ_ONCE(tx_poll_us), VC_TX_POLL_MAX_US);
 
-	for (i = 0; i < c->nsegs; i++)
-		if (!c->seg[i].write && c->seg[i].uaddr)
-			n += c->seg[i].len;
-	return n;
+	if (!us)
+		return false;
+	hrtimer_start(&dev->tx_poll, us * NSEC_PER_USEC, HRTIMER_MODE_REL);
+	return true;
+}
+
+static enum hrtimer_restart vc_tx_poll_fire(struct hrtimer *timer)
+{
+	struct vc_dev *dev = container_of(timer, struct vc_dev, tx_poll);
+
+	vc_queue_work(dev, KTSTR_VC_Q_PORT1_TX);
+	return HRTIMER_NORESTART;
+}
+
+/* At a session's start: the timer exists only while a worker does. */
+void vc_tx_poll_init(struct vc_dev *dev)
+{
+	hrtimer_init(&dev->tx_poll, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	dev->tx_poll.function = vc_tx_poll_fire;
+}
+
+/* Only the worker's runs arm it, and the final drain does not. */
+void vc_tx_poll_cancel(struct vc_dev *dev)
+{
+	hrtimer_cancel(&dev->tx_poll);
 }
 
 /* Port 0: make room for n bytes by letting the oldest ones go. */
@@ -44,6 +79,7 @@ static size_t vc_port0_make_room(struct vc_dev *dev, struct vc_port *port,
 	size_t space = vc_buf_space(&port->tx);
 	size_t drop = 0;
 
+	lockdep_assert_held(&port->lock);
 	if (n - skip > space) {
 		drop = n - skip - space;
 		vc_buf_consume(&port->tx, drop);
@@ -57,31 +93,18 @@ static size_t vc_port0_make_room(struct vc_dev *dev, struct vc_port *port,
 static int vc_tx_store(struct vc_dev *dev, struct vc_port *port, size_t skip)
 {
 	const struct vc_chain *c = &dev->chain;
-	size_t off = 0;
-	unsigned int i;
+	size_t n = c->out_len - skip;
+	struct iov_iter from;
 
-	for (i = 0; i < c->nsegs; i++) {
-		const struct vc_seg *seg = &c->seg[i];
-		const void __user *src = seg->uaddr;
-		size_t len = seg->len;
-		size_t s;
-
-		if (seg->write || !src)
-			continue;
-		s = min(skip, len);
-		skip -= s;
-		if (len == s)
-			continue;
-		if (vc_buf_store_user(&port->tx, off, src + s, len - s)) {
-			vc_reject(dev, &dev->stats.bad_desc,
-				  "port %u TX head %u unreadable", port->id,
-				  c->head);
-			return -EFAULT;
-		}
-		off += len - s;
+	vc_chain_out_iter(c, &from);
+	iov_iter_advance(&from, skip);
+	if (vc_buf_store(&port->tx, &from, n)) {
+		vc_reject(dev, &dev->stats.bad_desc,
+			  "port %u TX head %u unreadable", port->id, c->head);
+		return -EFAULT;
 	}
-	vc_buf_commit(&port->tx, off);
-	return off;
+	vc_buf_commit(&port->tx, n);
+	return n;
 }
 
 /*
@@ -90,9 +113,10 @@ static int vc_tx_store(struct vc_dev *dev, struct vc_port *port, size_t skip)
  */
 static int vc_tx_chain(struct vc_dev *dev, struct vc_port *port)
 {
-	size_t n = dev->chain.bad ? 0 : vc_chain_tx_bytes(&dev->chain);
+	size_t n = dev->chain.bad ? 0 : dev->chain.out_len;
 	size_t skip = 0;
 
+	lockdep_assert_held(&port->lock);
 	if (!n)
 		return 0;
 	if (port->id == 0) {
@@ -103,7 +127,7 @@ static int vc_tx_chain(struct vc_dev *dev, struct vc_port *port)
 			  n, port->tx.size);
 		return 0;
 	} else if (n > vc_buf_space(&port->tx)) {
-		port->tx_stalled = true;
+		WRITE_ONCE(port->tx_stalled, true);
 		return -ENOSPC;
 	}
 	return max(vc_tx_store(dev, port, skip), 0);
@@ -133,13 +157,14 @@ static bool vc_tx_run_end(struct vc_dev *dev, unsigned int qi, int ret,
  * Move TX chains into the host buffer, one weighted run.  Returns true
  * when the caller must run the queue again without waiting for a kick.
  */
-bool vc_port_tx(struct vc_dev *dev, unsigned int port_id, bool notify)
+bool vc_handle_tx(struct vc_dev *dev, unsigned int port_id, bool notify)
 {
 	struct vc_port *port = &dev->slot->port[port_id];
 	unsigned int qi = vc_txq(port_id);
 	struct vc_budget b = { 0 };
 	int ret;
 
+	lockdep_assert_held(&dev->lock);
 	if (!vc_queue_usable(dev, qi))
 		return false;
 
@@ -167,24 +192,16 @@ bool vc_port_tx(struct vc_dev *dev, unsigned int port_id, bool notify)
 static int vc_rx_fill(struct vc_dev *dev, struct vc_port *port)
 {
 	const struct vc_chain *c = &dev->chain;
-	size_t left = vc_buf_len(&port->rx);
-	size_t off = 0;
-	unsigned int i;
+	size_t n = min(vc_buf_len(&port->rx), c->in_len);
+	struct iov_iter to;
 
+	lockdep_assert_held(&port->lock);
 	if (c->bad || c->bad_seg)
 		return -EFAULT;
-	for (i = 0; i < c->nsegs && left; i++) {
-		const struct vc_seg *seg = &c->seg[i];
-		size_t len = min_t(size_t, seg->len, left);
-
-		if (!seg->write || !len)
-			continue;
-		if (vc_buf_load_user(&port->rx, off, seg->uaddr, len))
-			return -EFAULT;
-		off += len;
-		left -= len;
-	}
-	return off;
+	vc_chain_in_iter(c, &to);
+	if (vc_buf_load(&port->rx, &to, n))
+		return -EFAULT;
+	return n;
 }
 
 static bool vc_port_rx_allowed(struct vc_dev *dev, unsigned int port_id)
@@ -200,13 +217,14 @@ static bool vc_port_rx_allowed(struct vc_dev *dev, unsigned int port_id)
  * back with len 0, keeps its bytes, and ends the run.  Returns true when
  * the run stopped at its weight.
  */
-bool vc_port_rx(struct vc_dev *dev, unsigned int port_id)
+bool vc_handle_rx(struct vc_dev *dev, unsigned int port_id)
 {
 	struct vc_port *port = &dev->slot->port[port_id];
 	unsigned int qi = vc_rxq(port_id);
 	struct vc_budget b = { 0 };
 	int ret = 0, n;
 
+	lockdep_assert_held(&dev->lock);
 	mutex_lock(&port->lock);
 	if (!vc_buf_len(&port->rx) || !vc_port_rx_allowed(dev, port_id))
 		goto out;
@@ -237,21 +255,45 @@ out:
 }
 
 /*
+ * The drains of a device reset (mmio.c) and of a session's end (worker.c)
+ * take the TX chains available now, and no more.
+ */
+void vc_tx_drain_begin(struct vc_dev *dev)
+{
+	lockdep_assert_held(&dev->lock);
+	vc_vring_freeze(dev, KTSTR_VC_Q_PORT0_TX);
+	vc_vring_freeze(dev, KTSTR_VC_Q_PORT1_TX);
+}
+
+/*
+ * One run of each TX queue into the host buffers, without interrupting
+ * the guest; true if either stopped at its weight.
+ */
+bool vc_tx_drain(struct vc_dev *dev)
+{
+	bool more = vc_handle_tx(dev, 0, false);
+
+	lockdep_assert_held(&dev->lock);
+	return vc_handle_tx(dev, 1, false) || more;
+}
+
+/*
  * A device reset: no guest chain waits for room any more, and a running
  * device (running) forgets the host bytes still queued for its guest:
  * the kernel that comes up next is another guest, and a stale 0xD3 would
  * power it off at once (the reference device clears them too).
  */
-void vc_ports_reset(struct vc_dev *dev, bool running)
+void vc_data_reset(struct vc_dev *dev, bool running)
 {
 	size_t n, total = 0;
 	unsigned int i;
 
+	lockdep_assert_held(&dev->lock);
 	for (i = 0; i < KTSTR_VC_NUM_PORTS; i++) {
 		struct vc_port *port = &dev->slot->port[i];
 
 		mutex_lock(&port->lock);
-		port->tx_stalled = false;
+		WRITE_ONCE(port->tx_stalled, false);
 		n = running ? vc_buf_len(&port->rx) : 0;
 		vc_buf_consume(&port->rx, n);
 		mutex_unlock(&port->lock);

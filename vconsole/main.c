@@ -7,13 +7,10 @@
  * one of the slots created at load time; the slot is what host readers and
  * writers see, so it outlives the instances that come and go on it.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
 #include <linux/build_bug.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
-#include <linux/ratelimit.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -25,7 +22,7 @@ MODULE_PARM_DESC(nr_slots, "Number of device slots, each with two port devices (
 		 __stringify(KTSTR_VC_MAX_SLOTS) ", default 4)");
 
 static struct vc_slot *vc_slots;
-static DEFINE_MUTEX(vc_slots_lock);	/* vc_slot.owner_dev */
+static DEFINE_MUTEX(vc_slots_lock);	/* vc_slot.holder of every slot */
 
 static void vc_abi_checks(void)
 {
@@ -41,43 +38,10 @@ static void vc_abi_checks(void)
 	BUILD_BUG_ON(sizeof(struct ktstr_vc_stats) != 480);
 }
 
-/*
- * A line about what this instance's guest did, rate limited per instance
- * because a hostile guest can repeat it at will: one guest's flood must
- * not silence another slot's lines.
- */
-void vc_log(struct vc_dev *dev, const char *fmt, ...)
-{
-	struct va_format vaf;
-	va_list args;
-
-	if (!__ratelimit(&dev->ratelimit))
-		return;
-	va_start(args, fmt);
-	vaf.fmt = fmt;
-	vaf.va = &args;
-	pr_warn("slot %d: %pV\n", vc_slot_id(dev), &vaf);
-	va_end(args);
-}
-
-/* A rejected guest action: count it in its statistics class and say so. */
-void vc_reject(struct vc_dev *dev, u64 *counter, const char *fmt, ...)
-{
-	struct va_format vaf;
-	va_list args;
-
-	(*counter)++;
-	va_start(args, fmt);
-	vaf.fmt = fmt;
-	vaf.va = &args;
-	vc_log(dev, "%pV", &vaf);
-	va_end(args);
-}
-
-static void vc_slot_release(struct vc_slot *slot)
+static void vc_slot_unclaim(struct vc_slot *slot)
 {
 	mutex_lock(&vc_slots_lock);
-	slot->owner_dev = NULL;
+	slot->holder = NULL;
 	mutex_unlock(&vc_slots_lock);
 }
 
@@ -91,9 +55,9 @@ static struct vc_slot *vc_slot_claim(struct vc_dev *dev, u32 index)
 	for (i = 0; i < nr_slots; i++) {
 		if (index != KTSTR_VC_SLOT_ANY && index != i)
 			continue;
-		if (!vc_slots[i].owner_dev) {
+		if (!vc_slots[i].holder) {
 			slot = &vc_slots[i];
-			slot->owner_dev = dev;
+			slot->holder = dev;
 			break;
 		}
 	}
@@ -107,6 +71,7 @@ static int vc_attach(struct vc_dev *dev, struct ktstr_vc_attach __user *uarg)
 	struct vc_slot *slot;
 	int ret;
 
+	lockdep_assert_held(&dev->session_lock);
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
 		return -EFAULT;
 	if (arg.flags || (arg.slot >= nr_slots && arg.slot != KTSTR_VC_SLOT_ANY))
@@ -119,7 +84,7 @@ static int vc_attach(struct vc_dev *dev, struct ktstr_vc_attach __user *uarg)
 		return PTR_ERR(slot);
 	/* Report the slot first: nothing to undo in a started session. */
 	if (put_user(slot->index, &uarg->slot)) {
-		vc_slot_release(slot);
+		vc_slot_unclaim(slot);
 		return -EFAULT;
 	}
 
@@ -130,20 +95,21 @@ static int vc_attach(struct vc_dev *dev, struct ktstr_vc_attach __user *uarg)
 		dev->slot = NULL;
 	mutex_unlock(&dev->lock);
 	if (ret) {
-		vc_slot_release(slot);
+		vc_slot_unclaim(slot);
 		return ret;
 	}
-	vc_slot_session_begin(slot, dev);
+	vc_slot_session_start(slot, dev);
 	return 0;
 }
 
 /* End the session; the slot is free for the next instance. */
-static void vc_end(struct vc_dev *dev)
+static void vc_session_end_unclaim(struct vc_dev *dev)
 {
 	struct vc_slot *slot = dev->slot;
 
+	lockdep_assert_held(&dev->session_lock);
 	vc_session_end(dev);
-	vc_slot_release(slot);
+	vc_slot_unclaim(slot);
 }
 
 /*
@@ -153,11 +119,12 @@ static void vc_end(struct vc_dev *dev)
  */
 static int vc_detach(struct vc_dev *dev)
 {
+	lockdep_assert_held(&dev->session_lock);
 	if (!dev->slot)
 		return -ENOTCONN;
 	if (dev->mm != current->mm)
 		return -EPERM;
-	vc_end(dev);
+	vc_session_end_unclaim(dev);
 	return 0;
 }
 
@@ -214,6 +181,7 @@ static int vc_get_info(struct vc_dev *dev, struct ktstr_vc_info __user *uarg)
 		.driver_features = dev->driver_features,
 	};
 
+	lockdep_assert_held(&dev->lock);
 	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
 }
 
@@ -224,6 +192,7 @@ static int vc_get_stats(struct vc_dev *dev, struct ktstr_vc_stats __user *uarg)
 	unsigned int i;
 	int ret;
 
+	lockdep_assert_held(&dev->lock);
 	st = kmemdup(&dev->stats, sizeof(*st), GFP_KERNEL);
 	if (!st)
 		return -ENOMEM;
@@ -243,6 +212,7 @@ static long vc_session_ioctl(struct vc_dev *dev, unsigned int cmd,
 {
 	long ret;
 
+	lockdep_assert_held(&dev->lock);
 	/* A session that has begun to end takes nothing new (struct vc_dev). */
 	if (!dev->slot || dev->ending)
 		return -ENOTCONN;
@@ -328,8 +298,11 @@ static int vc_open(struct inode *inode, struct file *file)
 	mutex_init(&dev->lock);
 	ratelimit_state_init(&dev->ratelimit, DEFAULT_RATELIMIT_INTERVAL,
 			     DEFAULT_RATELIMIT_BURST);
+	/* Not shared yet; the lock is for the resets' lockdep assertions. */
+	mutex_lock(&dev->lock);
 	vc_mmio_reset(dev);
 	vc_ctrl_reset(dev);
+	mutex_unlock(&dev->lock);
 	file->private_data = dev;
 	return 0;
 }
@@ -340,7 +313,7 @@ static int vc_release(struct inode *inode, struct file *file)
 
 	mutex_lock(&dev->session_lock);
 	if (dev->slot)
-		vc_end(dev);
+		vc_session_end_unclaim(dev);
 	mutex_unlock(&dev->session_lock);
 	ratelimit_state_exit(&dev->ratelimit);
 	mutex_destroy(&dev->lock);

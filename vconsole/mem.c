@@ -87,6 +87,7 @@ int vc_mem_set(struct vc_dev *dev, struct ktstr_vc_mem_table __user *uarg)
 	struct ktstr_vc_mem_table hdr;
 	struct vc_mem *mem;
 
+	lockdep_assert_held(&dev->lock);
 	if (copy_from_user(&hdr, uarg, sizeof(hdr)))
 		return -EFAULT;
 	if (hdr.padding || !hdr.nregions ||
@@ -108,6 +109,7 @@ int vc_mem_set(struct vc_dev *dev, struct ktstr_vc_mem_table __user *uarg)
 
 void vc_mem_free(struct vc_dev *dev)
 {
+	lockdep_assert_held(&dev->lock);
 	kfree(dev->mem);
 	dev->mem = NULL;
 }
@@ -118,6 +120,7 @@ void __user *vc_mem_translate(const struct vc_dev *dev, u64 gpa, u64 len)
 	const struct vc_mem *mem = dev->mem;
 	unsigned int i;
 
+	lockdep_assert_held(&dev->lock);
 	if (!mem)
 		return NULL;
 	for (i = 0; i < mem->nregions; i++) {

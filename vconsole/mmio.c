@@ -4,10 +4,10 @@
  * console device: identification, feature pages, the status state machine,
  * per-queue configuration and the read-only config space.  Every access
  * comes from the guest through the VMM, so every value is checked here and
- * a refused access leaves the state exactly as it was.
+ * a refused access leaves the state exactly as it was.  A status write of
+ * 0 resets the device, and the reset is here beside it: the queue
+ * handlers below give back what they hold (vc_device_reset).
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
 #include <linux/bits.h>
 #include <linux/kernel.h>
 #include <linux/log2.h>
@@ -50,16 +50,6 @@ u64 vc_device_features(void)
 	return BIT_ULL(VIRTIO_F_VERSION_1) | BIT_ULL(VIRTIO_CONSOLE_F_MULTIPORT);
 }
 
-bool vc_driver_ok(const struct vc_dev *dev)
-{
-	return dev->status & VIRTIO_CONFIG_S_DRIVER_OK;
-}
-
-bool vc_multiport(const struct vc_dev *dev)
-{
-	return dev->driver_features & BIT_ULL(VIRTIO_CONSOLE_F_MULTIPORT);
-}
-
 /* Driver features may change only between DRIVER and FEATURES_OK. */
 static bool vc_features_writable(const struct vc_dev *dev)
 {
@@ -90,6 +80,7 @@ void vc_mmio_reset(struct vc_dev *dev)
 {
 	unsigned int i;
 
+	lockdep_assert_held(&dev->lock);
 	dev->status = 0;
 	dev->device_features_sel = 0;
 	dev->driver_features_sel = 0;
@@ -186,6 +177,7 @@ static u32 vc_reg_read(struct vc_dev *dev, u32 offset)
 
 void vc_mmio_read(struct vc_dev *dev, u32 offset, u8 *data, u32 len)
 {
+	lockdep_assert_held(&dev->lock);
 	if (offset >= KTSTR_VC_CONFIG_OFFSET && offset < VC_CONFIG_END) {
 		vc_config_read(dev, offset - KTSTR_VC_CONFIG_OFFSET, data, len);
 		return;
@@ -334,6 +326,29 @@ static bool vc_features_acceptable(const struct vc_dev *dev)
 	       (dev->driver_features & BIT_ULL(VIRTIO_F_VERSION_1));
 }
 
+/*
+ * Status 0, in the vCPU's own ioctl: keep what the guest already wrote,
+ * forget host bytes meant for the guest that is going away, then forget
+ * the device.  The drain is weighted like any run, at most a ring's
+ * worth; what a hostile guest piled up beyond it goes with the rings.
+ * The first reset of a fresh device (status still 0) keeps host bytes
+ * written before the guest's driver came up.
+ */
+static void vc_device_reset(struct vc_dev *dev)
+{
+	unsigned int runs;
+
+	if (vc_driver_ok(dev)) {
+		vc_tx_drain_begin(dev);
+		for (runs = 0; runs < VC_DRAIN_RUNS_MAX && vc_tx_drain(dev);
+		     runs++)
+			cond_resched();
+	}
+	vc_data_reset(dev, dev->status != 0);
+	vc_mmio_reset(dev);
+	vc_ctrl_reset(dev);
+}
+
 static void vc_write_status(struct vc_dev *dev, u32 val)
 {
 	u32 old = dev->status;
@@ -412,6 +427,7 @@ static void vc_reg_write(struct vc_dev *dev, u32 offset, u32 val)
 
 void vc_mmio_write(struct vc_dev *dev, u32 offset, const u8 *data, u32 len)
 {
+	lockdep_assert_held(&dev->lock);
 	if (offset >= KTSTR_VC_CONFIG_OFFSET && offset < VC_CONFIG_END) {
 		vc_reject(dev, &dev->stats.bad_config_write,
 			  "write to read-only config space at %#x", offset);

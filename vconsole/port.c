@@ -11,8 +11,6 @@
  * is idle wait for the next session; those a session's guest never took
  * end with it.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
 #include <linux/anon_inodes.h>
 #include <linux/compiler.h>
 #include <linux/file.h>
@@ -22,6 +20,7 @@
 #include <linux/module.h>
 #include <linux/sched/signal.h>
 #include <linux/uaccess.h>
+#include <linux/uio.h>
 #include <asm/ioctls.h>
 
 #include "vconsole.h"
@@ -48,15 +47,15 @@ static unsigned int vc_port_rxq(const struct vc_port *port)
 	return port->id ? KTSTR_VC_Q_PORT1_RX : KTSTR_VC_Q_PORT0_RX;
 }
 
-void vc_slot_kick(struct vc_slot *slot, unsigned int qi)
+void vc_slot_queue_work(struct vc_slot *slot, unsigned int qi)
 {
 	spin_lock(&slot->lock);
-	if (slot->owner)
-		vc_queue_work(slot->owner, qi);
+	if (slot->work_target)
+		vc_queue_work(slot->work_target, qi);
 	spin_unlock(&slot->lock);
 }
 
-void vc_slot_session_begin(struct vc_slot *slot, struct vc_dev *dev)
+void vc_slot_session_start(struct vc_slot *slot, struct vc_dev *dev)
 {
 	unsigned int i;
 
@@ -68,24 +67,28 @@ void vc_slot_session_begin(struct vc_slot *slot, struct vc_dev *dev)
 	spin_lock(&slot->lock);
 	slot->session++;
 	slot->live = true;
-	slot->owner = dev;
-	spin_unlock(&slot->lock);
-}
-
-/* From here on nothing on the host side reaches the instance. */
-void vc_slot_session_detach(struct vc_slot *slot)
-{
-	spin_lock(&slot->lock);
-	slot->owner = NULL;
+	slot->work_target = dev;
 	spin_unlock(&slot->lock);
 }
 
 /*
- * After the last drain: the session's readers get the rest, then EOF.
+ * The first half of a session's end: from here on no host reader or
+ * writer queues work to the instance.
+ */
+void vc_slot_session_end_work(struct vc_slot *slot)
+{
+	spin_lock(&slot->lock);
+	slot->work_target = NULL;
+	spin_unlock(&slot->lock);
+}
+
+/*
+ * The second half, after the last drain: the session's readers get the
+ * rest, then EOF.
  * Host bytes the guest never took were meant for that guest, which is
  * gone; a wake byte must not reach the next one.
  */
-void vc_slot_session_finish(struct vc_slot *slot)
+void vc_slot_session_end(struct vc_slot *slot)
 {
 	unsigned int i;
 	u64 session;
@@ -102,8 +105,8 @@ void vc_slot_session_finish(struct vc_slot *slot)
 		mutex_lock(&port->lock);
 		if (port->reader_session == session &&
 		    port->reader_eof == U64_MAX)
-			port->reader_eof = port->tx.in;
-		port->tx_stalled = false;
+			WRITE_ONCE(port->reader_eof, port->tx.in);
+		WRITE_ONCE(port->tx_stalled, false);
 		stale = vc_buf_len(&port->rx);
 		vc_buf_consume(&port->rx, stale);
 		mutex_unlock(&port->lock);
@@ -157,6 +160,7 @@ static void vc_port_skip_stale(struct vc_port *port)
 {
 	u64 stale;
 
+	lockdep_assert_held(&port->lock);
 	if (port->tx.out >= port->session_start)
 		return;
 	stale = port->session_start - port->tx.out;
@@ -178,12 +182,12 @@ static void vc_port_reader_attach(struct vc_port *port)
 	session = slot->session;
 	spin_unlock(&slot->lock);
 
-	port->reader_eof = U64_MAX;
+	WRITE_ONCE(port->reader_eof, U64_MAX);
 	port->reader_session = session;
 	if (live)
 		vc_port_skip_stale(port);
 	else if (vc_buf_len(&port->tx))
-		port->reader_eof = port->tx.in;
+		WRITE_ONCE(port->reader_eof, port->tx.in);
 	else
 		port->reader_session = session + 1;
 	mutex_unlock(&port->lock);
@@ -230,7 +234,7 @@ static int vc_port_release(struct inode *inode, struct file *file)
 	if (file->f_mode & FMODE_READ) {
 		mutex_lock(&port->lock);
 		port->reader_session = 0;
-		port->reader_eof = U64_MAX;
+		WRITE_ONCE(port->reader_eof, U64_MAX);
 		mutex_unlock(&port->lock);
 		atomic_set(&port->reader_open, 0);
 	}
@@ -239,46 +243,45 @@ static int vc_port_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-/* Take up to count bytes: >0 taken, 0 at EOF, -EAGAIN if none yet. */
-static ssize_t vc_port_take(struct vc_port *port, char __user *ubuf,
-			    size_t count)
+/* Take what to has room for: >0 taken, 0 at EOF, -EAGAIN if none yet. */
+static ssize_t vc_port_take(struct vc_port *port, struct iov_iter *to)
 {
 	size_t n;
 	bool stalled;
 
 	mutex_lock(&port->lock);
-	n = min(count, vc_port_readable(port));
+	n = min(iov_iter_count(to), vc_port_readable(port));
 	if (!n) {
 		mutex_unlock(&port->lock);
 		return vc_port_at_eof(port) ? 0 : -EAGAIN;
 	}
-	if (vc_buf_load_user(&port->tx, 0, ubuf, n)) {
+	if (vc_buf_load(&port->tx, to, n)) {
 		mutex_unlock(&port->lock);
 		return -EFAULT;
 	}
 	vc_buf_consume(&port->tx, n);
 	stalled = port->tx_stalled;
-	port->tx_stalled = false;
+	WRITE_ONCE(port->tx_stalled, false);
 	mutex_unlock(&port->lock);
 
 	/* Room again for the chain the guest is waiting to send. */
 	if (stalled) {
-		vc_slot_kick(port->slot, KTSTR_VC_Q_PORT1_TX);
+		vc_slot_queue_work(port->slot, KTSTR_VC_Q_PORT1_TX);
 		wake_up(&port->wait);
 	}
 	return n;
 }
 
-static ssize_t vc_port_read(struct file *file, char __user *ubuf,
-			    size_t count, loff_t *ppos)
+static ssize_t vc_port_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
+	struct file *file = iocb->ki_filp;
 	struct vc_port *port = file->private_data;
 	ssize_t ret;
 
-	if (!count)
+	if (!iov_iter_count(to))
 		return 0;
 	for (;;) {
-		ret = vc_port_take(port, ubuf, count);
+		ret = vc_port_take(port, to);
 		if (ret != -EAGAIN || (file->f_flags & O_NONBLOCK))
 			return ret;
 		if (wait_event_interruptible(port->wait,
@@ -287,38 +290,37 @@ static ssize_t vc_port_read(struct file *file, char __user *ubuf,
 	}
 }
 
-static ssize_t vc_port_put(struct vc_port *port, const char __user *ubuf,
-			   size_t count)
+static ssize_t vc_port_put(struct vc_port *port, struct iov_iter *from)
 {
 	size_t n;
 
 	mutex_lock(&port->lock);
-	n = min(count, vc_buf_space(&port->rx));
+	n = min(iov_iter_count(from), vc_buf_space(&port->rx));
 	if (!n) {
 		mutex_unlock(&port->lock);
 		return -EAGAIN;
 	}
-	if (vc_buf_store_user(&port->rx, 0, ubuf, n)) {
+	if (vc_buf_store(&port->rx, from, n)) {
 		mutex_unlock(&port->lock);
 		return -EFAULT;
 	}
 	vc_buf_commit(&port->rx, n);
 	mutex_unlock(&port->lock);
 
-	vc_slot_kick(port->slot, vc_port_rxq(port));
+	vc_slot_queue_work(port->slot, vc_port_rxq(port));
 	return n;
 }
 
-static ssize_t vc_port_write(struct file *file, const char __user *ubuf,
-			     size_t count, loff_t *ppos)
+static ssize_t vc_port_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
+	struct file *file = iocb->ki_filp;
 	struct vc_port *port = file->private_data;
 	ssize_t ret;
 
-	if (!count)
+	if (!iov_iter_count(from))
 		return 0;
 	for (;;) {
-		ret = vc_port_put(port, ubuf, count);
+		ret = vc_port_put(port, from);
 		if (ret != -EAGAIN || (file->f_flags & O_NONBLOCK))
 			return ret;
 		if (wait_event_interruptible(port->wait,
@@ -403,14 +405,15 @@ static const struct file_operations vc_port_fops = {
 	.owner = THIS_MODULE,
 	.open = vc_port_open,
 	.release = vc_port_release,
-	.read = vc_port_read,
-	.write = vc_port_write,
+	.read_iter = vc_port_read_iter,
+	.write_iter = vc_port_write_iter,
 	.poll = vc_port_poll,
 	.unlocked_ioctl = vc_port_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 };
 
-static int vc_buf_size(unsigned int param, const char *name, size_t *size)
+static int vc_buf_param_check(unsigned int param, const char *name,
+			      size_t *size)
 {
 	if (param < VC_BUF_MIN || param > VC_BUF_MAX || !is_power_of_2(param)) {
 		pr_err("%s=%u: not a power of two in %u-%u\n", name, param,
@@ -438,9 +441,9 @@ static int vc_port_init(struct vc_slot *slot, unsigned int id)
 	port->reader_eof = U64_MAX;
 	mutex_init(&port->lock);
 	init_waitqueue_head(&port->wait);
-	ret = vc_buf_size(tx_buf_size, "tx_buf_size", &tx_size);
+	ret = vc_buf_param_check(tx_buf_size, "tx_buf_size", &tx_size);
 	if (!ret)
-		ret = vc_buf_size(rx_buf_size, "rx_buf_size", &rx_size);
+		ret = vc_buf_param_check(rx_buf_size, "rx_buf_size", &rx_size);
 	if (!ret)
 		ret = vc_buf_init(&port->tx, tx_size);
 	if (!ret)
@@ -495,11 +498,11 @@ static int vc_port_nodes_create(unsigned int nr)
 		if (slot)
 			d = device_create(vc_port_class, NULL,
 					  vc_port_devt + minor, NULL,
-					  "ktstr%u-port%u", slot, id);
+					  KTSTR_VC_SLOT_PORT_FMT, slot, id);
 		else
 			d = device_create(vc_port_class, NULL,
 					  vc_port_devt + minor, NULL,
-					  "ktstr-port%u", id);
+					  KTSTR_VC_SLOT0_PORT_FMT, id);
 		if (IS_ERR(d)) {
 			vc_port_nodes_destroy(minor);
 			return PTR_ERR(d);

@@ -6,19 +6,41 @@
  * VMM); struct vc_slot is what host readers and writers see (two ports and
  * their buffers), and outlives the instances attached to it in turn.
  *
+ * The files form a stack, each calling only the ones below it:
+ *
+ *   main.c     the control device, its ioctls and the slots
+ *   worker.c   a session: the worker thread, kick and call eventfds
+ *   mmio.c     the register file, and the device reset it triggers
+ *   data.c     queue handlers: the ports' TX and RX queues
+ *   control.c  queue handlers: the multiport control queues
+ *   vring.c    split virtqueues and the interrupt they raise
+ *   mem.c      guest memory: the table and its translation
+ *   port.c     the host side of the ports: nodes, readers, writers
+ *   buf.c      the byte rings behind each port
+ *
+ * What every layer needs (the instance's log line, the rejection of a
+ * guest action, the queueing of work) sits here, beside the types, as
+ * vhost.h holds vq_err().
+ *
  * Lock order: vc_dev.lock -> vc_port.lock -> vc_slot.lock.
  */
 #ifndef _KTSTR_VCONSOLE_H
 #define _KTSTR_VCONSOLE_H
 
+#include <linux/bitops.h>
 #include <linux/cdev.h>
 #include <linux/completion.h>
 #include <linux/hrtimer.h>
 #include <linux/mutex.h>
 #include <linux/poll.h>
+#include <linux/printk.h>
 #include <linux/ratelimit.h>
+#include <linux/sched.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/uio.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_console.h>
 #include <linux/wait.h>
 #include <linux/ktstr_vconsole.h>
 
@@ -78,19 +100,30 @@ struct vc_port {
 	atomic_t reader_open;		/* one reader at a time */
 	atomic_t writer_open;		/* one writer at a time */
 	u64 reader_session;		/* the session the opener reads */
-	u64 reader_eof;			/* tx position of its end, or U64_MAX */
 	u64 session_start;		/* tx position where the session began */
+	/*
+	 * Read without the lock too, as hints (wake-up conditions, poll,
+	 * the final drain), with tx.in and tx.out: changed by WRITE_ONCE.
+	 */
+	u64 reader_eof;			/* tx position of its end, or U64_MAX */
 	bool tx_stalled;		/* guest TX waits for reader room */
 	u64 dropped;			/* port 0: oldest bytes given way */
 };
 
 struct vc_dev;
 
+/*
+ * holder and work_target name the same instance, under two locks and for
+ * two spans: holder from ATTACH's claim until the slot is free again
+ * (vc_slots_lock), work_target only while host-side work may still be
+ * queued to it (lock), from the session's start to the first half of its
+ * end (vc_slot_session_end_work()).
+ */
 struct vc_slot {
 	unsigned int index;
-	struct vc_dev *owner_dev;	/* holder of the slot, vc_slots_lock */
-	spinlock_t lock;		/* owner, session, live */
-	struct vc_dev *owner;		/* while host kicks may reach it */
+	struct vc_dev *holder;		/* vc_slots_lock */
+	spinlock_t lock;		/* work_target, session, live */
+	struct vc_dev *work_target;
 	u64 session;			/* sessions started so far */
 	bool live;
 	struct vc_port port[KTSTR_VC_NUM_PORTS];
@@ -107,21 +140,25 @@ struct vc_mem {
 	struct vc_mem_region regions[];	/* sorted by gpa, disjoint */
 };
 
-/* One descriptor of a chain, translated: where the bytes are in the VMM. */
-struct vc_seg {
-	void __user *uaddr;		/* NULL: outside guest memory */
-	u32 len;
-	bool write;			/* device writes (guest reads) */
-};
-
+/*
+ * A chain, walked: its readable (out) and writable (in) descriptors as
+ * iovecs in the VMM's address space, each part in ring order, as
+ * vhost_get_vq_desc() fills them.  A descriptor outside guest memory is
+ * left out and marks the chain (bad_seg); one of length 0 is left out.
+ */
 struct vc_chain {
 	u16 head;
-	unsigned int nsegs;
 	unsigned int ndescs;		/* descriptors read, for the weight */
 	const char *bad;		/* why it is malformed: use none of it */
-	bool bad_seg;			/* some segment is outside memory */
+	bool bad_seg;			/* some descriptor is outside memory */
 	bool truncated;			/* a TX descriptor over VC_TX_DESC_MAX */
-	struct vc_seg seg[KTSTR_VC_QUEUE_MAX];
+	unsigned int nout;
+	unsigned int nin;
+	size_t out_len;			/* bytes in out[] */
+	size_t in_len;			/* bytes in in[] */
+	size_t in_room;			/* writable bytes claimed, mapped or not */
+	struct iovec out[KTSTR_VC_QUEUE_MAX];
+	struct iovec in[KTSTR_VC_QUEUE_MAX];
 };
 
 /* One split virtqueue: the driver's configuration and our progress. */
@@ -211,36 +248,78 @@ static inline int vc_slot_id(const struct vc_dev *dev)
 	return dev->slot ? (int)dev->slot->index : -1;
 }
 
-/* main.c */
-__printf(2, 3)
-void vc_log(struct vc_dev *dev, const char *fmt, ...);
-__printf(3, 4)
-void vc_reject(struct vc_dev *dev, u64 *counter, const char *fmt, ...);
+static inline bool vc_driver_ok(const struct vc_dev *dev)
+{
+	return dev->status & VIRTIO_CONFIG_S_DRIVER_OK;
+}
+
+static inline bool vc_multiport(const struct vc_dev *dev)
+{
+	return dev->driver_features & BIT_ULL(VIRTIO_CONSOLE_F_MULTIPORT);
+}
+
+/*
+ * A line about what this instance's guest did, rate limited per instance
+ * because a hostile guest can repeat it at will: one guest's flood must
+ * not silence another slot's lines.
+ */
+#define vc_log(dev, fmt, ...)						\
+do {									\
+	struct vc_dev *__vc_log_dev = (dev);				\
+									\
+	if (__ratelimit(&__vc_log_dev->ratelimit))			\
+		pr_warn("slot %d: " fmt "\n", vc_slot_id(__vc_log_dev),	\
+			##__VA_ARGS__);					\
+} while (0)
+
+/* A rejected guest action: count it in its statistics class and say so. */
+#define vc_reject(dev, counter, fmt, ...)				\
+do {									\
+	(*(counter))++;							\
+	vc_log(dev, fmt, ##__VA_ARGS__);				\
+} while (0)
+
+/*
+ * Work for queue qi, from any context (a kick's wait-queue callback, the
+ * poll timer in hard IRQ, a host reader or writer, an MMIO write) and
+ * without dev->lock: the bit is atomic and dev->worker is read once.
+ * Session end clears it only after every caller has been cut off.
+ */
+static inline void vc_queue_work(struct vc_dev *dev, unsigned int qi)
+{
+	struct task_struct *worker = READ_ONCE(dev->worker);
+
+	set_bit(qi, &dev->pending);
+	if (worker)
+		wake_up_process(worker);
+}
+
+/* worker.c */
+int vc_session_start(struct vc_dev *dev);
+void vc_session_end(struct vc_dev *dev);
+int vc_set_kick(struct vc_dev *dev, struct ktstr_vc_kick __user *uarg);
+int vc_set_call(struct vc_dev *dev, struct ktstr_vc_call __user *uarg);
+void vc_mem_changed(struct vc_dev *dev);
 
 /* mmio.c */
 u64 vc_device_features(void);
-bool vc_driver_ok(const struct vc_dev *dev);
-bool vc_multiport(const struct vc_dev *dev);
 void vc_mmio_reset(struct vc_dev *dev);
 void vc_mmio_read(struct vc_dev *dev, u32 offset, u8 *data, u32 len);
 void vc_mmio_write(struct vc_dev *dev, u32 offset, const u8 *data, u32 len);
 
-/* buf.c */
-int vc_buf_init(struct vc_buf *b, size_t size);
-void vc_buf_free(struct vc_buf *b);
-size_t vc_buf_len(const struct vc_buf *b);
-size_t vc_buf_space(const struct vc_buf *b);
-int vc_buf_store_user(struct vc_buf *b, size_t off, const void __user *src,
-		      size_t len);
-void vc_buf_commit(struct vc_buf *b, size_t len);
-int vc_buf_load_user(const struct vc_buf *b, size_t off, void __user *dst,
-		     size_t len);
-void vc_buf_consume(struct vc_buf *b, size_t len);
+/* data.c */
+void vc_tx_poll_init(struct vc_dev *dev);
+void vc_tx_poll_cancel(struct vc_dev *dev);
+bool vc_handle_tx(struct vc_dev *dev, unsigned int port_id, bool notify);
+bool vc_handle_rx(struct vc_dev *dev, unsigned int port_id);
+void vc_tx_drain_begin(struct vc_dev *dev);
+bool vc_tx_drain(struct vc_dev *dev);
+void vc_data_reset(struct vc_dev *dev, bool running);
 
-/* mem.c */
-int vc_mem_set(struct vc_dev *dev, struct ktstr_vc_mem_table __user *uarg);
-void vc_mem_free(struct vc_dev *dev);
-void __user *vc_mem_translate(const struct vc_dev *dev, u64 gpa, u64 len);
+/* control.c */
+void vc_ctrl_reset(struct vc_dev *dev);
+bool vc_handle_ctrl_tx(struct vc_dev *dev);
+bool vc_handle_ctrl_rx(struct vc_dev *dev);
 
 /* vring.c */
 bool vc_vring_map(struct vc_dev *dev, unsigned int qi);
@@ -248,34 +327,20 @@ bool vc_queue_usable(struct vc_dev *dev, unsigned int qi);
 void vc_vring_freeze(struct vc_dev *dev, unsigned int qi);
 int vc_vring_peek(struct vc_dev *dev, unsigned int qi,
 		  const struct vc_budget *b);
+void vc_chain_out_iter(const struct vc_chain *c, struct iov_iter *iter);
+void vc_chain_in_iter(const struct vc_chain *c, struct iov_iter *iter);
 void vc_budget_charge(struct vc_budget *b, const struct vc_chain *c,
 		      size_t bytes);
 void vc_vring_consume(struct vc_dev *dev, unsigned int qi, u32 len);
 bool vc_vring_publish(struct vc_dev *dev, unsigned int qi);
 void vc_vring_set_notify(struct vc_dev *dev, unsigned int qi, bool on);
 bool vc_vring_notify_on(struct vc_dev *dev, unsigned int qi);
-bool vc_vring_wants_interrupt(struct vc_dev *dev, unsigned int qi);
-
-/* data.c */
-bool vc_port_tx(struct vc_dev *dev, unsigned int port_id, bool notify);
-bool vc_port_rx(struct vc_dev *dev, unsigned int port_id);
-void vc_ports_reset(struct vc_dev *dev, bool running);
-
-/* control.c */
-void vc_ctrl_reset(struct vc_dev *dev);
-bool vc_ctrl_tx(struct vc_dev *dev);
-bool vc_ctrl_rx(struct vc_dev *dev);
-
-/* worker.c */
-int vc_session_start(struct vc_dev *dev);
-void vc_session_end(struct vc_dev *dev);
-void vc_queue_work(struct vc_dev *dev, unsigned int qi);
 void vc_signal(struct vc_dev *dev, unsigned int qi);
-bool vc_tx_poll_arm(struct vc_dev *dev);
-int vc_set_kick(struct vc_dev *dev, struct ktstr_vc_kick __user *uarg);
-int vc_set_call(struct vc_dev *dev, struct ktstr_vc_call __user *uarg);
-void vc_device_reset(struct vc_dev *dev);
-void vc_mem_changed(struct vc_dev *dev);
+
+/* mem.c */
+int vc_mem_set(struct vc_dev *dev, struct ktstr_vc_mem_table __user *uarg);
+void vc_mem_free(struct vc_dev *dev);
+void __user *vc_mem_translate(const struct vc_dev *dev, u64 gpa, u64 len);
 
 /* port.c */
 int vc_ports_init(struct vc_slot *slots, unsigned int nr);
@@ -283,9 +348,19 @@ void vc_ports_exit(struct vc_slot *slots, unsigned int nr);
 int vc_port_fd(struct vc_port *port, unsigned int flags);
 void vc_port_tx_stored(struct vc_port *port);
 void vc_port_rx_taken(struct vc_port *port);
-void vc_slot_session_begin(struct vc_slot *slot, struct vc_dev *dev);
-void vc_slot_session_detach(struct vc_slot *slot);
-void vc_slot_session_finish(struct vc_slot *slot);
-void vc_slot_kick(struct vc_slot *slot, unsigned int qi);
+void vc_slot_session_start(struct vc_slot *slot, struct vc_dev *dev);
+void vc_slot_session_end_work(struct vc_slot *slot);
+void vc_slot_session_end(struct vc_slot *slot);
+void vc_slot_queue_work(struct vc_slot *slot, unsigned int qi);
+
+/* buf.c */
+int vc_buf_init(struct vc_buf *b, size_t size);
+void vc_buf_free(struct vc_buf *b);
+size_t vc_buf_len(const struct vc_buf *b);
+size_t vc_buf_space(const struct vc_buf *b);
+int vc_buf_store(struct vc_buf *b, struct iov_iter *from, size_t len);
+void vc_buf_commit(struct vc_buf *b, size_t len);
+int vc_buf_load(const struct vc_buf *b, struct iov_iter *to, size_t len);
+void vc_buf_consume(struct vc_buf *b, size_t len);
 
 #endif /* _KTSTR_VCONSOLE_H */

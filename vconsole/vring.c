@@ -7,11 +7,23 @@
  * stay inside the ring, a chain is at most num descriptors long (which
  * also ends loops), indirect descriptors are refused (never offered), and
  * each descriptor is translated through the memory table before use.
+ * The interrupt that tells the driver about used entries is raised here
+ * too (vc_signal), as vhost_signal() sits beside the rings in vhost.c.
  */
+#include <linux/eventfd.h>
 #include <linux/uaccess.h>
+#include <linux/uio.h>
+#include <linux/virtio_mmio.h>
 #include <linux/virtio_ring.h>
 
 #include "vconsole.h"
+
+/* eventfd_signal() lost its count argument in 6.8 (see Kbuild). */
+#ifdef VC_EVENTFD_SIGNAL_ONE_ARG
+#define vc_eventfd_signal(ctx)	eventfd_signal(ctx)
+#else
+#define vc_eventfd_signal(ctx)	eventfd_signal(ctx, 1)
+#endif
 
 /* The ring layouts, little endian as VIRTIO_F_VERSION_1 makes them. */
 struct vc_desc {
@@ -39,6 +51,7 @@ bool vc_vring_map(struct vc_dev *dev, unsigned int qi)
 	struct vc_queue *vq = &dev->vq[qi];
 	u64 num = vq->num;
 
+	lockdep_assert_held(&dev->lock);
 	if (!vq->ready)
 		return false;
 	if (vq->desc % 16 || vq->avail % 2 || vq->used % 4) {
@@ -63,6 +76,7 @@ bool vc_vring_map(struct vc_dev *dev, unsigned int qi)
  */
 bool vc_queue_usable(struct vc_dev *dev, unsigned int qi)
 {
+	lockdep_assert_held(&dev->lock);
 	if (!vc_driver_ok(dev))
 		return false;
 	if (qi >= KTSTR_VC_Q_CTRL_RX && !vc_multiport(dev))
@@ -115,6 +129,7 @@ static int vc_vring_avail(struct vc_dev *dev, unsigned int qi)
  */
 void vc_vring_freeze(struct vc_dev *dev, unsigned int qi)
 {
+	lockdep_assert_held(&dev->lock);
 	if (vc_queue_usable(dev, qi))
 		vc_vring_fetch_idx(dev, qi);
 	dev->vq[qi].frozen = true;
@@ -137,26 +152,55 @@ static int vc_vring_head(struct vc_dev *dev, unsigned int qi, u16 *head)
 	return 0;
 }
 
+/* The descriptor into out[] or in[]; whatever is wrong with it, noted. */
 static void vc_chain_add(struct vc_dev *dev, const struct vc_desc *d)
 {
 	struct vc_chain *c = &dev->chain;
-	struct vc_seg *seg = &c->seg[c->nsegs++];
+	bool write = le16_to_cpu(d->flags) & VRING_DESC_F_WRITE;
+	u32 len = le32_to_cpu(d->len);
+	void __user *uaddr;
+	struct iovec *iov;
 
-	seg->write = le16_to_cpu(d->flags) & VRING_DESC_F_WRITE;
-	seg->len = le32_to_cpu(d->len);
-	if (!seg->write && seg->len > VC_TX_DESC_MAX) {
-		seg->len = VC_TX_DESC_MAX;
+	if (write) {
+		c->in_room += len;
+	} else if (len > VC_TX_DESC_MAX) {
+		len = VC_TX_DESC_MAX;
 		c->truncated = true;
 	}
-	seg->uaddr = NULL;
-	if (!seg->len)
+	if (!len)
 		return;
-	seg->uaddr = vc_mem_translate(dev, le64_to_cpu(d->addr), seg->len);
-	if (!seg->uaddr)
+	uaddr = vc_mem_translate(dev, le64_to_cpu(d->addr), len);
+	if (!uaddr) {
 		c->bad_seg = true;
+		return;
+	}
+	iov = write ? &c->in[c->nin++] : &c->out[c->nout++];
+	iov->iov_base = uaddr;
+	iov->iov_len = len;
+	if (write)
+		c->in_len += len;
+	else
+		c->out_len += len;
 }
 
-/* Walk the chain at head into dev->chain; structural faults mark it bad. */
+static void vc_chain_clear(struct vc_chain *c, u16 head)
+{
+	c->head = head;
+	c->ndescs = 0;
+	c->bad = NULL;
+	c->bad_seg = false;
+	c->truncated = false;
+	c->nout = 0;
+	c->nin = 0;
+	c->out_len = 0;
+	c->in_len = 0;
+	c->in_room = 0;
+}
+
+/*
+ * Walk the chain at head into dev->chain; structural faults mark it bad.
+ * Every descriptor read counts, so a chain ends after num of them.
+ */
 static int vc_vring_walk(struct vc_dev *dev, unsigned int qi, u16 head)
 {
 	struct vc_queue *vq = &dev->vq[qi];
@@ -165,14 +209,9 @@ static int vc_vring_walk(struct vc_dev *dev, unsigned int qi, u16 head)
 	u16 i = head;
 	u16 flags;
 
-	c->head = head;
-	c->nsegs = 0;
-	c->ndescs = 0;
-	c->bad = NULL;
-	c->bad_seg = false;
-	c->truncated = false;
+	vc_chain_clear(c, head);
 	for (;;) {
-		if (c->nsegs == vq->num) {
+		if (c->ndescs == vq->num) {
 			c->bad = "chain loops or is longer than the queue";
 			return 0;
 		}
@@ -193,6 +232,18 @@ static int vc_vring_walk(struct vc_dev *dev, unsigned int qi, u16 head)
 			return 0;
 		}
 	}
+}
+
+/* The chain's readable part, the source of copy_from_iter(). */
+void vc_chain_out_iter(const struct vc_chain *c, struct iov_iter *iter)
+{
+	iov_iter_init(iter, WRITE, c->out, c->nout, c->out_len);
+}
+
+/* The chain's writable part, the destination of copy_to_iter(). */
+void vc_chain_in_iter(const struct vc_chain *c, struct iov_iter *iter)
+{
+	iov_iter_init(iter, READ, c->in, c->nin, c->in_len);
 }
 
 /* Stop the run here?  Counted: each stop is a run the guest made long. */
@@ -229,6 +280,7 @@ int vc_vring_peek(struct vc_dev *dev, unsigned int qi,
 	u16 head;
 	int ret;
 
+	lockdep_assert_held(&dev->lock);
 	ret = vc_vring_avail(dev, qi);
 	if (ret <= 0)
 		goto out;
@@ -268,6 +320,7 @@ static void vc_chain_report(struct vc_dev *dev, unsigned int qi)
 /* Take the peeked chain and return it to the driver with len bytes. */
 void vc_vring_consume(struct vc_dev *dev, unsigned int qi, u32 len)
 {
+	lockdep_assert_held(&dev->lock);
 	struct vc_queue *vq = &dev->vq[qi];
 	u32 slot = vq->used_idx & (vq->num - 1);
 	struct vc_used_elem elem = {
@@ -290,6 +343,7 @@ bool vc_vring_publish(struct vc_dev *dev, unsigned int qi)
 {
 	struct vc_queue *vq = &dev->vq[qi];
 
+	lockdep_assert_held(&dev->lock);
 	if (vq->used_idx == vq->used_published)
 		return false;
 	/* The entries must be visible before the index that covers them. */
@@ -313,6 +367,7 @@ void vc_vring_set_notify(struct vc_dev *dev, unsigned int qi, bool on)
 {
 	__le16 __user *flags = dev->vq[qi].used_ua + VC_USED_FLAGS;
 
+	lockdep_assert_held(&dev->lock);
 	if (put_user(on ? 0 : cpu_to_le16(VRING_USED_F_NO_NOTIFY), flags))
 		return;
 	dev->vq[qi].notify_off = !on;
@@ -325,6 +380,7 @@ void vc_vring_set_notify(struct vc_dev *dev, unsigned int qi, bool on)
  */
 bool vc_vring_notify_on(struct vc_dev *dev, unsigned int qi)
 {
+	lockdep_assert_held(&dev->lock);
 	vc_vring_set_notify(dev, qi, true);
 	/*
 	 * The flag store before the avail index load, as the driver orders
@@ -335,7 +391,7 @@ bool vc_vring_notify_on(struct vc_dev *dev, unsigned int qi)
 }
 
 /* Without EVENT_IDX, the driver's only say is VRING_AVAIL_F_NO_INTERRUPT. */
-bool vc_vring_wants_interrupt(struct vc_dev *dev, unsigned int qi)
+static bool vc_vring_wants_interrupt(struct vc_dev *dev, unsigned int qi)
 {
 	__le16 raw;
 
@@ -344,4 +400,20 @@ bool vc_vring_wants_interrupt(struct vc_dev *dev, unsigned int qi)
 	if (get_user(raw, (__le16 __user *)(dev->vq[qi].avail_ua + VC_AVAIL_FLAGS)))
 		return true;
 	return !(le16_to_cpu(raw) & VRING_AVAIL_F_NO_INTERRUPT);
+}
+
+/*
+ * The call, after a run published used entries: INTERRUPT_STATUS first,
+ * so the guest's handler finds it.
+ */
+void vc_signal(struct vc_dev *dev, unsigned int qi)
+{
+	lockdep_assert_held(&dev->lock);
+	if (!vc_vring_wants_interrupt(dev, qi))
+		return;
+	dev->isr |= VIRTIO_MMIO_INT_VRING;
+	dev->stats.interrupts++;
+	dev->stats.queue[qi].interrupts++;
+	if (dev->call)
+		vc_eventfd_signal(dev->call);
 }

@@ -590,9 +590,9 @@ static void port_path(char *buf, size_t len, unsigned int slot,
 		      unsigned int port)
 {
 	if (slot)
-		snprintf(buf, len, "/dev/ktstr%u-port%u", slot, port);
+		snprintf(buf, len, "/dev/" KTSTR_VC_SLOT_PORT_FMT, slot, port);
 	else
-		snprintf(buf, len, "/dev/ktstr-port%u", port);
+		snprintf(buf, len, "/dev/" KTSTR_VC_SLOT0_PORT_FMT, port);
 }
 
 /* Bring up slot's instance: queues, kick eventfds, handshake, buffers. */
@@ -866,7 +866,7 @@ static void queue_delta(struct ktstr_vc_queue_stats *sum,
 
 static void get_stats(struct inst *in, struct ktstr_vc_stats *st)
 {
-	int ret = vc_get_stats(in->g.fd, st);
+	int ret = __vc_get_stats(in->g.fd, st);
 
 	if (ret)
 		die("KTSTR_VC_GET_STATS: %s", strerror(-ret));
@@ -878,6 +878,58 @@ enum run_kind {
 	RUN_PIPE,
 };
 
+/* Instance in, ready for a run; a baseline's pipe opened. */
+static void stream_prepare(struct inst *in, enum run_kind kind, size_t chunk,
+			   size_t total)
+{
+	int ret;
+
+	in->chunk = chunk;
+	in->total = total;
+	in->use_pipe = kind == RUN_PIPE;
+	in->kick_batch = opt.kick_batch || kind == RUN_DEVICE_BATCH;
+	in->err = 0;
+	if (in->use_pipe) {
+		ret = pipe_open(in);
+		if (ret)
+			die("pipe: %s", strerror(-ret));
+	}
+}
+
+/* Waits for instance in's threads; dies unless all its bytes came. */
+static void stream_join(struct inst *in)
+{
+	pthread_join(in->writer, NULL);
+	pthread_join(in->reader, NULL);
+	if (in->use_pipe)
+		pipe_close(in);
+	if (in->err || in->got != in->total)
+		die("%s %u: %zu of %zu bytes: %s",
+		    in->use_pipe ? "pipe" : "slot", in->slot, in->got,
+		    in->total, strerror(-in->err));
+}
+
+/* What instance in's run cost, added to t; k0 and st0 from before it. */
+static void stream_tally(struct inst *in, const struct acct *k0,
+			 const struct ktstr_vc_stats *st0, struct tally *t)
+{
+	struct ktstr_vc_stats st1;
+	struct acct k1;
+
+	worker_acct(in->use_pipe ? 0 : in->worker, &k1);
+	acct_add_diff(&t->worker, k0, &k1);
+	if (!in->use_pipe) {
+		get_stats(in, &st1);
+		queue_delta(&t->q, st0, &st1, KTSTR_VC_Q_PORT1_TX);
+	}
+	t->writer.cpu += in->w_acct.cpu;
+	t->writer.sleeps += in->w_acct.sleeps;
+	t->reader.cpu += in->r_acct.cpu;
+	t->reader.sleeps += in->r_acct.sleeps;
+	t->reads += in->reads;
+	t->units += in->total / in->chunk;
+}
+
 /*
  * One run of n instances at once (device or pipes): each moves total
  * bytes in chunk-byte chains or writes.  mbps[i] gets instance i's
@@ -888,69 +940,35 @@ static double run_streams(unsigned int n, enum run_kind kind, size_t chunk,
 			  size_t total, double *mbps, struct tally *t)
 {
 	bool use_pipe = kind == RUN_PIPE;
-
-	struct ktstr_vc_stats st0[MAX_INST], st1;
-	struct acct k0[MAX_INST], k1;
+	struct ktstr_vc_stats st0[MAX_INST];
+	struct acct k0[MAX_INST];
 	double t0 = INFINITY, t1 = 0;
+	struct inst *in;
 	unsigned int i;
-	int ret;
 
-	for (i = 0; i < n; i++) {
-		struct inst *in = &insts[i];
-
-		in->chunk = chunk;
-		in->total = total;
-		in->use_pipe = use_pipe;
-		in->kick_batch = opt.kick_batch || kind == RUN_DEVICE_BATCH;
-		in->err = 0;
-		if (use_pipe) {
-			ret = pipe_open(in);
-			if (ret)
-				die("pipe: %s", strerror(-ret));
-		}
-	}
+	for (i = 0; i < n; i++)
+		stream_prepare(&insts[i], kind, chunk, total);
 	for (i = 0; i < n; i++) {
 		worker_acct(use_pipe ? 0 : insts[i].worker, &k0[i]);
 		if (t && !use_pipe)
 			get_stats(&insts[i], &st0[i]);
 	}
 	for (i = 0; i < n; i++) {
-		struct inst *in = &insts[i];
-
+		in = &insts[i];
 		if (pthread_create(&in->reader, NULL, tx_reader, in) ||
 		    pthread_create(&in->writer, NULL, tx_writer, in))
 			die("pthread_create failed");
 	}
 	for (i = 0; i < n; i++) {
-		struct inst *in = &insts[i];
-
-		pthread_join(in->writer, NULL);
-		pthread_join(in->reader, NULL);
-		if (use_pipe)
-			pipe_close(in);
-		if (in->err || in->got != total)
-			die("%s %u: %zu of %zu bytes: %s",
-			    use_pipe ? "pipe" : "slot", in->slot, in->got,
-			    total, strerror(-in->err));
+		in = &insts[i];
+		stream_join(in);
 		mbps[i] = total / (in->t_end - in->t_start) / 1e6;
 		if (in->t_start < t0)
 			t0 = in->t_start;
 		if (in->t_end > t1)
 			t1 = in->t_end;
-		if (!t)
-			continue;
-		worker_acct(use_pipe ? 0 : in->worker, &k1);
-		acct_add_diff(&t->worker, &k0[i], &k1);
-		if (!use_pipe) {
-			get_stats(in, &st1);
-			queue_delta(&t->q, &st0[i], &st1, KTSTR_VC_Q_PORT1_TX);
-		}
-		t->writer.cpu += in->w_acct.cpu;
-		t->writer.sleeps += in->w_acct.sleeps;
-		t->reader.cpu += in->r_acct.cpu;
-		t->reader.sleeps += in->r_acct.sleeps;
-		t->reads += in->reads;
-		t->units += total / chunk;
+		if (t)
+			stream_tally(in, &k0[i], &st0[i], t);
 	}
 	return (double)n * total / (t1 - t0) / 1e6;
 }
@@ -984,82 +1002,107 @@ static const char *guest_mode(void)
 	return opt.kick_batch ? "batch kicks" : "kick per chain";
 }
 
-/* ---- part 1 ---- */
+/* ---- part 1: port-1 TX throughput ---- */
 
-static void part1(void)
+/* What one chain size's runs cost, summed over the repetitions. */
+struct tx_tallies {
+	struct tally ours;
+	struct tally batch;
+	struct tally pipe;
+};
+
+/*
+ * The row of tx_sizes[i] and, unless the guest kicks per batch anyway,
+ * its twin with one kick per batch in *rb: what suppressing kicks could
+ * give, at most.
+ */
+static struct row *tx_rows(unsigned int i, size_t total, struct row **rb)
+{
+	struct row *r = row_new(tx_sizes[i].id, 1, "MB/s", false);
+
+	*rb = NULL;
+	if (!opt.kick_batch) {
+		*rb = row_new(tx_sizes[i].id_batch, 1, "MB/s", false);
+		snprintf((*rb)->what, sizeof((*rb)->what),
+			 "port-1 TX, %s chains, one kick per batch",
+			 tx_sizes[i].name);
+		snprintf((*rb)->base_name, sizeof((*rb)->base_name),
+			 "pipe(2), %s writes", tx_sizes[i].name);
+		snprintf((*rb)->note, sizeof((*rb)->note),
+			 "diagnostic: the upper bound of kick suppression; same baseline samples as %s",
+			 r->id);
+	}
+	snprintf(r->what, sizeof(r->what), "port-1 TX, %s chains (%s)",
+		 tx_sizes[i].name, guest_mode());
+	snprintf(r->base_name, sizeof(r->base_name), "pipe(2), %s writes",
+		 tx_sizes[i].name);
+	snprintf(r->note, sizeof(r->note), "%zu bytes per repetition", total);
+	return r;
+}
+
+/* One repetition: the device, its batch-kick twin, a pipe, memcpy. */
+static void tx_rep(struct row *r, struct row *rb, unsigned int rep,
+		   size_t chunk, size_t total, struct tx_tallies *t)
+{
+	double ours, batch = NAN, pipe = NAN, mc = NAN;
+	double mbps[MAX_INST];
+
+	ours = run_streams(1, RUN_DEVICE, chunk, total, mbps, &t->ours);
+	series_add(&r->ours, ours);
+	if (rb) {
+		batch = run_streams(1, RUN_DEVICE_BATCH, chunk, total, mbps,
+				    &t->batch);
+		series_add(&rb->ours, batch);
+	}
+	if (opt.baseline) {
+		pipe = run_streams(1, RUN_PIPE, chunk, total, mbps, &t->pipe);
+		mc = run_memcpy(&insts[0], chunk, total);
+		series_add(&r->base, pipe);
+		series_add(&r->memcpy_mbps, mc);
+		if (rb)
+			series_add(&rb->base, pipe);
+	}
+	msg("%s rep %u: ours %.2f (batch kicks %.2f), pipe %.2f, memcpy %.1f MB/s",
+	    r->id, rep, ours, batch, pipe, mc);
+}
+
+static void tx_diag(struct row *r, struct row *rb,
+		    const struct tx_tallies *t)
+{
+	queue_diag(r->diag, sizeof(r->diag), &t->ours.q);
+	if (rb) {
+		queue_diag(rb->diag, sizeof(rb->diag), &t->batch.q);
+		tally_diag(rb->diag, sizeof(rb->diag), "ours", "chain",
+			   &t->batch, true);
+		msg("%s diag: %s", rb->id, rb->diag);
+	}
+	tally_diag(r->diag, sizeof(r->diag), "ours", "chain", &t->ours, true);
+	if (opt.baseline)
+		tally_diag(r->diag, sizeof(r->diag), "pipe", "write", &t->pipe,
+			   false);
+	msg("%s diag: %s", r->id, r->diag);
+}
+
+static void bench_tx_throughput(void)
 {
 	unsigned int i, rep;
-	double mbps[MAX_INST];
 
 	for (i = 0; i < ARRAY_SIZE(tx_sizes); i++) {
 		size_t chunk = tx_sizes[i].chunk;
 		size_t total = scaled_total(tx_sizes[i].total, chunk);
-		struct tally ours_t = { 0 }, pipe_t = { 0 }, batch_t = { 0 };
-		struct row *r, *rb = NULL;
+		struct tx_tallies t = { 0 };
+		struct row *r, *rb;
 
 		if (!in_list(opt.sizes, chunk))
 			continue;
-		r = row_new(tx_sizes[i].id, 1, "MB/s", false);
-		if (!opt.kick_batch) {
-			/* What suppressing kicks could give, at most. */
-			rb = row_new(tx_sizes[i].id_batch, 1, "MB/s", false);
-			snprintf(rb->what, sizeof(rb->what),
-				 "port-1 TX, %s chains, one kick per batch",
-				 tx_sizes[i].name);
-			snprintf(rb->base_name, sizeof(rb->base_name),
-				 "pipe(2), %s writes", tx_sizes[i].name);
-			snprintf(rb->note, sizeof(rb->note),
-				 "diagnostic: the upper bound of kick suppression; same baseline samples as %s",
-				 r->id);
-		}
-
-		snprintf(r->what, sizeof(r->what),
-			 "port-1 TX, %s chains (%s)", tx_sizes[i].name,
-			 guest_mode());
-		snprintf(r->base_name, sizeof(r->base_name),
-			 "pipe(2), %s writes", tx_sizes[i].name);
-		snprintf(r->note, sizeof(r->note), "%zu bytes per repetition",
-			 total);
-		for (rep = 0; rep < opt.reps; rep++) {
-			double ours, batch = NAN, pipe = NAN, mc = NAN;
-
-			ours = run_streams(1, RUN_DEVICE, chunk, total, mbps,
-					   &ours_t);
-			series_add(&r->ours, ours);
-			if (rb) {
-				batch = run_streams(1, RUN_DEVICE_BATCH, chunk,
-						    total, mbps, &batch_t);
-				series_add(&rb->ours, batch);
-			}
-			if (opt.baseline) {
-				pipe = run_streams(1, RUN_PIPE, chunk, total,
-						   mbps, &pipe_t);
-				mc = run_memcpy(&insts[0], chunk, total);
-				series_add(&r->base, pipe);
-				series_add(&r->memcpy_mbps, mc);
-				if (rb)
-					series_add(&rb->base, pipe);
-			}
-			msg("%s rep %u: ours %.2f (batch kicks %.2f), pipe %.2f, memcpy %.1f MB/s",
-			    r->id, rep, ours, batch, pipe, mc);
-		}
-		queue_diag(r->diag, sizeof(r->diag), &ours_t.q);
-		if (rb) {
-			queue_diag(rb->diag, sizeof(rb->diag), &batch_t.q);
-			tally_diag(rb->diag, sizeof(rb->diag), "ours", "chain",
-				   &batch_t, true);
-			msg("%s diag: %s", rb->id, rb->diag);
-		}
-		tally_diag(r->diag, sizeof(r->diag), "ours", "chain", &ours_t,
-			   true);
-		if (opt.baseline)
-			tally_diag(r->diag, sizeof(r->diag), "pipe", "write",
-				   &pipe_t, false);
-		msg("%s diag: %s", r->id, r->diag);
+		r = tx_rows(i, total, &rb);
+		for (rep = 0; rep < opt.reps; rep++)
+			tx_rep(r, rb, rep, chunk, total, &t);
+		tx_diag(r, rb, &t);
 	}
 }
 
-/* ---- part 2 ---- */
+/* ---- part 2: port-0 RX wake latency ---- */
 
 /* Post one port-0 RX buffer: descriptor d's own RX_LEN bytes. */
 static void rx_post(struct inst *in)
@@ -1187,25 +1230,13 @@ static int rt_pipe(unsigned int iters, double *lat)
 	return ret;
 }
 
-static void part2(void)
+/* Opens port 0 for the host's writes; the guest's RX buffers posted. */
+static int rx_open(struct inst *in)
 {
-	unsigned int iters = (unsigned int)(opt.iters * opt.scale);
-	struct inst *in = &insts[0];
-	struct ktstr_vc_stats s0, s1;
-	struct acct k = { 0 }, k0, k1;
-	struct ktstr_vc_queue_stats q;
-	struct row *med, *p99;
-	unsigned int i, rep;
 	char path[64];
-	double *lat;
-	int wfd, ret;
-	size_t n;
+	unsigned int i;
+	int wfd;
 
-	if (iters < 100)
-		iters = 100;
-	lat = calloc(iters, sizeof(*lat));
-	if (!lat)
-		die("out of memory");
 	port_path(path, sizeof(path), 0, 0);
 	wfd = open(path, O_WRONLY | O_CLOEXEC);
 	if (wfd < 0)
@@ -1213,64 +1244,189 @@ static void part2(void)
 	for (i = 0; i < RX_POSTED; i++)
 		rx_post(in);
 	guest_kick(&in->g, KTSTR_VC_Q_PORT0_RX);
+	return wfd;
+}
 
-	med = row_new("rx_rt_median", 2, "us", true);
-	p99 = row_new("rx_rt_p99", 2, "us", true);
-	snprintf(med->what, sizeof(med->what),
-		 "port-0 wake byte to used entry + call, median");
-	snprintf(p99->what, sizeof(p99->what),
-		 "port-0 wake byte to used entry + call, p99");
-	snprintf(med->base_name, sizeof(med->base_name),
-		 "pipe pair + echo thread, median");
-	snprintf(p99->base_name, sizeof(p99->base_name),
-		 "pipe pair + echo thread, p99");
-	snprintf(med->note, sizeof(med->note),
-		 "%u round trips per repetition", iters);
-	snprintf(p99->note, sizeof(p99->note),
-		 "%u round trips per repetition", iters);
+/* The median and the p99 rows differ only in the quantile. */
+static struct row *rx_row(const char *id, const char *which,
+			  unsigned int iters)
+{
+	struct row *r = row_new(id, 2, "us", true);
 
-	get_stats(in, &s0);
-	for (rep = 0; rep < opt.reps; rep++) {
-		double om, o99, pm, p99v;
+	snprintf(r->what, sizeof(r->what),
+		 "port-0 wake byte to used entry + call, %s", which);
+	snprintf(r->base_name, sizeof(r->base_name),
+		 "pipe pair + echo thread, %s", which);
+	snprintf(r->note, sizeof(r->note), "%u round trips per repetition",
+		 iters);
+	return r;
+}
 
-		worker_acct(in->worker, &k0);
-		ret = rt_ours(in, wfd, iters, lat);
-		if (ret)
-			die("port-0 round trip: %s", strerror(-ret));
-		worker_acct(in->worker, &k1);
-		acct_add_diff(&k, &k0, &k1);
-		om = quantile(lat, iters, 0.5);
-		o99 = quantile(lat, iters, 0.99);
-		ret = rt_pipe(iters, lat);
-		if (ret)
-			die("pipe round trip: %s", strerror(-ret));
-		pm = quantile(lat, iters, 0.5);
-		p99v = quantile(lat, iters, 0.99);
-		series_add(&med->ours, om);
-		series_add(&p99->ours, o99);
-		series_add(&med->base, pm);
-		series_add(&p99->base, p99v);
-		msg("rx_rt rep %u: ours median %.1f p99 %.1f us, pipe %.1f / %.1f us",
-		    rep, om, o99, pm, p99v);
-	}
-	get_stats(in, &s1);
+/* One repetition, ours then the pipes; the worker's CPU time added to k. */
+static void rx_rep(struct inst *in, int wfd, unsigned int iters,
+		   unsigned int rep, double *lat, struct row *med,
+		   struct row *p99, struct acct *k)
+{
+	double om, o99, pm, p99v;
+	struct acct k0, k1;
+	int ret;
+
+	worker_acct(in->worker, &k0);
+	ret = rt_ours(in, wfd, iters, lat);
+	if (ret)
+		die("port-0 round trip: %s", strerror(-ret));
+	worker_acct(in->worker, &k1);
+	acct_add_diff(k, &k0, &k1);
+	om = quantile(lat, iters, 0.5);
+	o99 = quantile(lat, iters, 0.99);
+	ret = rt_pipe(iters, lat);
+	if (ret)
+		die("pipe round trip: %s", strerror(-ret));
+	pm = quantile(lat, iters, 0.5);
+	p99v = quantile(lat, iters, 0.99);
+	series_add(&med->ours, om);
+	series_add(&p99->ours, o99);
+	series_add(&med->base, pm);
+	series_add(&p99->base, p99v);
+	msg("rx_rt rep %u: ours median %.1f p99 %.1f us, pipe %.1f / %.1f us",
+	    rep, om, o99, pm, p99v);
+}
+
+/* Port-0 RX as the device counted it, the worker's cost per round trip. */
+static void rx_diag(struct row *med, struct row *p99,
+		    const struct ktstr_vc_stats *s0,
+		    const struct ktstr_vc_stats *s1, const struct acct *k,
+		    unsigned int iters)
+{
+	struct ktstr_vc_queue_stats q;
+	size_t n;
+
 	memset(&q, 0, sizeof(q));
-	queue_delta(&q, &s0, &s1, KTSTR_VC_Q_PORT0_RX);
+	queue_delta(&q, s0, s1, KTSTR_VC_Q_PORT0_RX);
 	queue_diag(med->diag, sizeof(med->diag), &q);
 	n = strlen(med->diag);
 	snprintf(med->diag + n, sizeof(med->diag) - n,
 		 ",\n\"worker_us_per_rt\": %.3g, \"worker_sleeps_per_rt\": %.3g",
-		 k.cpu * 1e6 / (iters * opt.reps),
-		 k.sleeps / (iters * opt.reps));
+		 k->cpu * 1e6 / (iters * opt.reps),
+		 k->sleeps / (iters * opt.reps));
 	memcpy(p99->diag, med->diag, sizeof(p99->diag));
 	msg("rx_rt diag: %s", med->diag);
+}
+
+static void bench_rx_latency(void)
+{
+	unsigned int iters = (unsigned int)(opt.iters * opt.scale);
+	struct inst *in = &insts[0];
+	struct ktstr_vc_stats s0, s1;
+	struct acct k = { 0 };
+	struct row *med, *p99;
+	unsigned int rep;
+	double *lat;
+	int wfd;
+
+	if (iters < 100)
+		iters = 100;
+	lat = calloc(iters, sizeof(*lat));
+	if (!lat)
+		die("out of memory");
+	wfd = rx_open(in);
+	med = rx_row("rx_rt_median", "median", iters);
+	p99 = rx_row("rx_rt_p99", "p99", iters);
+
+	get_stats(in, &s0);
+	for (rep = 0; rep < opt.reps; rep++)
+		rx_rep(in, wfd, iters, rep, lat, med, p99, &k);
+	get_stats(in, &s1);
+	rx_diag(med, p99, &s0, &s1, &k, iters);
 	close(wfd);
 	free(lat);
 }
 
-/* ---- part 5 ---- */
+/* ---- part 5: instances at once ---- */
 
-static void part5(void)
+/* Slots 0..n-1 up; false (said) when the module has fewer. */
+static bool scale_insts_up(unsigned int n)
+{
+	unsigned int i;
+	int ret;
+
+	if (n > nr_slots) {
+		msg("%u instances: only %u slots, skipped", n, nr_slots);
+		return false;
+	}
+	for (i = 0; i < n; i++) {
+		if (insts[i].up)
+			continue;
+		ret = inst_setup(&insts[i], i);
+		if (ret)
+			die("slot %u: %s", i, strerror(-ret));
+	}
+	return true;
+}
+
+/* The total row of n instances and, with each_id, the per-instance one. */
+static struct row *scale_rows(unsigned int n, const char *tot_id,
+			      const char *each_id, size_t chunk, size_t total,
+			      struct row **each)
+{
+	struct row *tot = row_new(tot_id, 5, "MB/s", false);
+
+	snprintf(tot->what, sizeof(tot->what),
+		 "%u instance%s at once, total, %zu B chains",
+		 n, n > 1 ? "s" : "", chunk);
+	snprintf(tot->base_name, sizeof(tot->base_name),
+		 "%u pipe pair%s at once, total", n, n > 1 ? "s" : "");
+	snprintf(tot->note, sizeof(tot->note),
+		 "%zu bytes per instance and repetition", total);
+	*each = NULL;
+	if (!each_id)
+		return tot;
+	*each = row_new(each_id, 5, "MB/s", false);
+	snprintf((*each)->what, sizeof((*each)->what),
+		 "%u instances at once, each, %zu B chains", n, chunk);
+	snprintf((*each)->base_name, sizeof((*each)->base_name),
+		 "%u pipe pairs at once, each", n);
+	snprintf((*each)->note, sizeof((*each)->note),
+		 "one sample per instance and repetition");
+	return tot;
+}
+
+/* One repetition: n instances at once, then n pipe pairs at once. */
+static void scale_rep(unsigned int n, unsigned int rep, size_t chunk,
+		      size_t total, struct row *tot, struct row *each,
+		      struct tally *ours_t, struct tally *pipe_t)
+{
+	double mbps[MAX_INST];
+	double ours, pipe = NAN;
+	unsigned int i;
+
+	ours = run_streams(n, RUN_DEVICE, chunk, total, mbps, ours_t);
+	series_add(&tot->ours, ours);
+	for (i = 0; each && i < n; i++)
+		series_add(&each->ours, mbps[i]);
+	if (opt.baseline) {
+		pipe = run_streams(n, RUN_PIPE, chunk, total, mbps, pipe_t);
+		series_add(&tot->base, pipe);
+		for (i = 0; each && i < n; i++)
+			series_add(&each->base, mbps[i]);
+	}
+	msg("%s rep %u: ours %.2f MB/s, pipes %.2f MB/s", tot->id, rep, ours,
+	    pipe);
+}
+
+static void scale_diag(struct row *tot, const struct tally *ours_t,
+		       const struct tally *pipe_t)
+{
+	queue_diag(tot->diag, sizeof(tot->diag), &ours_t->q);
+	tally_diag(tot->diag, sizeof(tot->diag), "ours", "chain", ours_t,
+		   true);
+	if (opt.baseline)
+		tally_diag(tot->diag, sizeof(tot->diag), "pipe", "write",
+			   pipe_t, false);
+	msg("%s diag: %s", tot->id, tot->diag);
+}
+
+static void bench_instances(void)
 {
 	static const unsigned int counts[] = { 1, 2, 4 };
 	static const char * const ids[][2] = {
@@ -1281,72 +1437,20 @@ static void part5(void)
 	size_t chunk = opt.chunk5;
 	size_t total = scaled_total(SCALE_TOTAL, chunk);
 	struct tally ours_t, pipe_t;
-	double mbps[MAX_INST];
-	unsigned int c, i, rep;
+	struct row *tot, *each;
+	unsigned int c, rep;
 
 	for (c = 0; c < 3; c++) {
-		unsigned int n = counts[c];
-		struct row *tot, *each = NULL;
-
-		if (n > nr_slots) {
-			msg("%u instances: only %u slots, skipped", n,
-			    nr_slots);
+		if (!scale_insts_up(counts[c]))
 			continue;
-		}
-		for (i = 0; i < n; i++) {
-			int ret;
-
-			if (insts[i].up)
-				continue;
-			ret = inst_setup(&insts[i], i);
-			if (ret)
-				die("slot %u: %s", i, strerror(-ret));
-		}
-		tot = row_new(ids[c][0], 5, "MB/s", false);
-		snprintf(tot->what, sizeof(tot->what),
-			 "%u instance%s at once, total, %zu B chains",
-			 n, n > 1 ? "s" : "", chunk);
-		snprintf(tot->base_name, sizeof(tot->base_name),
-			 "%u pipe pair%s at once, total", n, n > 1 ? "s" : "");
-		snprintf(tot->note, sizeof(tot->note),
-			 "%zu bytes per instance and repetition", total);
-		if (ids[c][1]) {
-			each = row_new(ids[c][1], 5, "MB/s", false);
-			snprintf(each->what, sizeof(each->what),
-				 "%u instances at once, each, %zu B chains",
-				 n, chunk);
-			snprintf(each->base_name, sizeof(each->base_name),
-				 "%u pipe pairs at once, each", n);
-			snprintf(each->note, sizeof(each->note),
-				 "one sample per instance and repetition");
-		}
+		tot = scale_rows(counts[c], ids[c][0], ids[c][1], chunk, total,
+				 &each);
 		memset(&ours_t, 0, sizeof(ours_t));
 		memset(&pipe_t, 0, sizeof(pipe_t));
-		for (rep = 0; rep < opt.reps; rep++) {
-			double ours, pipe = NAN;
-
-			ours = run_streams(n, RUN_DEVICE, chunk, total, mbps,
-					   &ours_t);
-			series_add(&tot->ours, ours);
-			for (i = 0; each && i < n; i++)
-				series_add(&each->ours, mbps[i]);
-			if (opt.baseline) {
-				pipe = run_streams(n, RUN_PIPE, chunk, total,
-						   mbps, &pipe_t);
-				series_add(&tot->base, pipe);
-				for (i = 0; each && i < n; i++)
-					series_add(&each->base, mbps[i]);
-			}
-			msg("%s rep %u: ours %.2f MB/s, pipes %.2f MB/s",
-			    tot->id, rep, ours, pipe);
-		}
-		queue_diag(tot->diag, sizeof(tot->diag), &ours_t.q);
-		tally_diag(tot->diag, sizeof(tot->diag), "ours", "chain",
-			   &ours_t, true);
-		if (opt.baseline)
-			tally_diag(tot->diag, sizeof(tot->diag), "pipe",
-				   "write", &pipe_t, false);
-		msg("%s diag: %s", tot->id, tot->diag);
+		for (rep = 0; rep < opt.reps; rep++)
+			scale_rep(counts[c], rep, chunk, total, tot, each,
+				  &ours_t, &pipe_t);
+		scale_diag(tot, &ours_t, &pipe_t);
 	}
 }
 
@@ -1371,21 +1475,21 @@ int main(int argc, char **argv)
 	ret = inst_setup(&insts[0], 0);
 	if (ret)
 		die("slot 0: %s (is ktstr_vconsole loaded?)", strerror(-ret));
-	ret = vc_get_info(insts[0].g.fd, &info);
+	ret = __vc_get_info(insts[0].g.fd, &info);
 	if (ret)
 		die("KTSTR_VC_GET_INFO: %s", strerror(-ret));
 	nr_slots = info.nr_slots < MAX_INST ? info.nr_slots : MAX_INST;
 
 	if (part_selected(1)) {
-		part1();
+		bench_tx_throughput();
 		printf("ok %u - part 1: port-1 TX throughput\n", ++tap_n);
 	}
 	if (part_selected(2)) {
-		part2();
+		bench_rx_latency();
 		printf("ok %u - part 2: port-0 RX wake latency\n", ++tap_n);
 	}
 	if (part_selected(5)) {
-		part5();
+		bench_instances();
 		printf("ok %u - part 5: instances at once\n", ++tap_n);
 	}
 	print_json();

@@ -320,9 +320,11 @@ int sx_port_open(unsigned int slot, unsigned int port, int flags)
 	int fd;
 
 	if (slot)
-		snprintf(path, sizeof(path), "/dev/ktstr%u-port%u", slot, port);
+		snprintf(path, sizeof(path), "/dev/" KTSTR_VC_SLOT_PORT_FMT,
+			 slot, port);
 	else
-		snprintf(path, sizeof(path), "/dev/ktstr-port%u", port);
+		snprintf(path, sizeof(path), "/dev/" KTSTR_VC_SLOT0_PORT_FMT,
+			 port);
 	sx_begin(SX_K_PORT_OPEN, 0);
 	fd = open(path, flags | O_CLOEXEC);
 	if (fd < 0)

@@ -1020,7 +1020,7 @@ static int vs_probe(unsigned int *nr_slots)
 
 	if (fd < 0)
 		return -errno;
-	err = vc_get_info(fd, &info);
+	err = __vc_get_info(fd, &info);
 	close(fd);
 	if (err)
 		return err;

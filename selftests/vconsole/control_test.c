@@ -65,23 +65,6 @@ static void expect_nothing(struct __test_metadata *_metadata,
 		TH_LOG("unexpected event %u for port %u", msg.event, msg.id);
 }
 
-static __u64 bad_control(struct vc_guest *g)
-{
-	struct ktstr_vc_stats st;
-
-	vc_get_stats(g->fd, &st);
-	return st.bad_control;
-}
-
-static struct ktstr_vc_queue_stats queue_stats(struct vc_guest *g,
-					       unsigned int q)
-{
-	struct ktstr_vc_stats st = { 0 };
-
-	vc_get_stats(g->fd, &st);
-	return st.queue[q];
-}
-
 TEST_F(ctrl, handle_device_ready_enqueues_port_adds)
 {
 	vc_ctrl_post_rx(&self->g, 8, 64);
@@ -99,7 +82,7 @@ TEST_F(ctrl, handle_device_ready_repeat_ignored)
 	expect(_metadata, &self->g, 1, VIRTIO_CONSOLE_PORT_ADD, NULL);
 	send(_metadata, &self->g, 0, VIRTIO_CONSOLE_DEVICE_READY, 1);
 	expect_nothing(_metadata, &self->g);
-	ASSERT_EQ(1, bad_control(&self->g));
+	ASSERT_EQ(1, vc_stat(self->g.fd, bad_control));
 }
 
 TEST_F(ctrl, handle_device_ready_value_zero_ignored)
@@ -107,7 +90,7 @@ TEST_F(ctrl, handle_device_ready_value_zero_ignored)
 	vc_ctrl_post_rx(&self->g, 8, 64);
 	send(_metadata, &self->g, 0, VIRTIO_CONSOLE_DEVICE_READY, 0);
 	expect_nothing(_metadata, &self->g);
-	ASSERT_EQ(1, bad_control(&self->g));
+	ASSERT_EQ(1, vc_stat(self->g.fd, bad_control));
 }
 
 TEST_F(ctrl, handle_port_ready_port0_console_announce)
@@ -141,7 +124,7 @@ TEST_F(ctrl, handle_port_ready_repeat_ignored_port0)
 	expect(_metadata, &self->g, 0, VIRTIO_CONSOLE_PORT_OPEN, NULL);
 	send(_metadata, &self->g, 0, VIRTIO_CONSOLE_PORT_READY, 1);
 	expect_nothing(_metadata, &self->g);
-	ASSERT_EQ(1, bad_control(&self->g));
+	ASSERT_EQ(1, vc_stat(self->g.fd, bad_control));
 }
 
 TEST_F(ctrl, handle_port_ready_repeat_ignored_port1)
@@ -153,7 +136,7 @@ TEST_F(ctrl, handle_port_ready_repeat_ignored_port1)
 	expect(_metadata, &self->g, 1, VIRTIO_CONSOLE_PORT_OPEN, NULL);
 	send(_metadata, &self->g, 1, VIRTIO_CONSOLE_PORT_READY, 1);
 	expect_nothing(_metadata, &self->g);
-	ASSERT_EQ(1, bad_control(&self->g));
+	ASSERT_EQ(1, vc_stat(self->g.fd, bad_control));
 }
 
 TEST_F(ctrl, handle_port_ready_per_port_not_global)
@@ -168,7 +151,7 @@ TEST_F(ctrl, handle_port_ready_per_port_not_global)
 	expect(_metadata, &self->g, 1, VIRTIO_CONSOLE_PORT_NAME,
 	       KTSTR_VC_PORT1_NAME);
 	expect(_metadata, &self->g, 1, VIRTIO_CONSOLE_PORT_OPEN, NULL);
-	ASSERT_EQ(0, bad_control(&self->g));
+	ASSERT_EQ(0, vc_stat(self->g.fd, bad_control));
 }
 
 TEST_F(ctrl, handle_port_ready_value_zero_skipped)
@@ -176,7 +159,7 @@ TEST_F(ctrl, handle_port_ready_value_zero_skipped)
 	vc_ctrl_post_rx(&self->g, 8, 64);
 	send(_metadata, &self->g, 0, VIRTIO_CONSOLE_PORT_READY, 0);
 	expect_nothing(_metadata, &self->g);
-	ASSERT_EQ(1, bad_control(&self->g))
+	ASSERT_EQ(1, vc_stat(self->g.fd, bad_control))
 		TH_LOG("the guest's add_port failure is counted");
 }
 
@@ -197,7 +180,7 @@ TEST_F(ctrl, handle_port_ready_unknown_port_ignored)
 	send(_metadata, &self->g, 2, VIRTIO_CONSOLE_PORT_READY, 1);
 	send(_metadata, &self->g, 99, VIRTIO_CONSOLE_PORT_READY, 1);
 	expect_nothing(_metadata, &self->g);
-	ASSERT_EQ(2, bad_control(&self->g));
+	ASSERT_EQ(2, vc_stat(self->g.fd, bad_control));
 	/* The real ports are untouched: port 1 still announces. */
 	send(_metadata, &self->g, 1, VIRTIO_CONSOLE_PORT_READY, 1);
 	expect(_metadata, &self->g, 1, VIRTIO_CONSOLE_PORT_NAME,
@@ -236,7 +219,7 @@ TEST_F(ctrl, handle_port_open_unknown_port_ignored)
 {
 	send(_metadata, &self->g, 2, VIRTIO_CONSOLE_PORT_OPEN, 1);
 	send(_metadata, &self->g, 0xffffffff, VIRTIO_CONSOLE_PORT_OPEN, 1);
-	ASSERT_EQ(2, bad_control(&self->g));
+	ASSERT_EQ(2, vc_stat(self->g.fd, bad_control));
 }
 
 TEST_F(ctrl, handle_unhandled_event_absorbed)
@@ -252,7 +235,7 @@ TEST_F(ctrl, handle_unhandled_event_absorbed)
 	for (i = 0; i < 6; i++)
 		send(_metadata, &self->g, 0, events[i], 1);
 	expect_nothing(_metadata, &self->g);
-	ASSERT_EQ(6, bad_control(&self->g));
+	ASSERT_EQ(6, vc_stat(self->g.fd, bad_control));
 	/* No flag was flipped: DEVICE_READY still works once. */
 	send(_metadata, &self->g, 0, VIRTIO_CONSOLE_DEVICE_READY, 1);
 	expect(_metadata, &self->g, 0, VIRTIO_CONSOLE_PORT_ADD, NULL);
@@ -267,7 +250,7 @@ TEST_F(ctrl, c_ovq_short_message_refused_and_returned)
 	vc_kick(&self->g, KTSTR_VC_Q_CTRL_TX);
 	ASSERT_EQ(0, vc_wait_used(&self->g, KTSTR_VC_Q_CTRL_TX, 1, VC_WAIT_MS));
 	ASSERT_EQ(4, vc_used_elem(&self->g, KTSTR_VC_Q_CTRL_TX, 0).len);
-	ASSERT_EQ(1, bad_control(&self->g));
+	ASSERT_EQ(1, vc_stat(self->g.fd, bad_control));
 }
 
 TEST_F(ctrl, c_ovq_used_len_is_message_size)
@@ -330,27 +313,28 @@ TEST_F(ctrl, c_ovq_chain_cap_requeues_without_kick)
 			      sizeof(msg), false);
 	vc_kick(&self->g, KTSTR_VC_Q_CTRL_TX);
 	ASSERT_EQ(0, vc_wait_used(&self->g, KTSTR_VC_Q_CTRL_TX, 40, VC_WAIT_MS));
-	ASSERT_EQ(40, bad_control(&self->g));
-	ASSERT_EQ(1, queue_stats(&self->g, KTSTR_VC_Q_CTRL_TX).weight_stops)
+	ASSERT_EQ(40, vc_stat(self->g.fd, bad_control));
+	ASSERT_EQ(1,
+		  vc_stat(self->g.fd, queue[KTSTR_VC_Q_CTRL_TX].weight_stops))
 		TH_LOG("the first run must stop at 32 chains, with 8 waiting");
 }
 
 TEST_F(ctrl, handshake_completes_like_linux_driver)
 {
 	ASSERT_EQ(0, vc_guest_handshake(&self->g));
-	ASSERT_EQ(0, bad_control(&self->g));
+	ASSERT_EQ(0, vc_stat(self->g.fd, bad_control));
 }
 
 TEST_F(ctrl, reset_clears_control_state)
 {
 	ASSERT_EQ(0, vc_guest_handshake(&self->g));
-	ASSERT_EQ(0, vc_write32(self->g.fd, VIRTIO_MMIO_STATUS, 0));
+	vc_write32(self->g.fd, VIRTIO_MMIO_STATUS, 0);
 	self->g.brk = KTSTR_VC_NUM_QUEUES * 0x4000;
 	ASSERT_EQ(0, vc_guest_start(&self->g, VC_ALL_QUEUES, VC_NUM,
 				    VC_DEVICE_FEATURES, true));
 	ASSERT_EQ(0, vc_guest_handshake(&self->g))
 		TH_LOG("after reset the handshake must run again from scratch");
-	ASSERT_EQ(0, bad_control(&self->g));
+	ASSERT_EQ(0, vc_stat(self->g.fd, bad_control));
 }
 
 TEST_HARNESS_MAIN

@@ -32,26 +32,21 @@ FIXTURE_TEARDOWN(hostile)
 	vc_guest_fini(&self->g);
 }
 
-static struct ktstr_vc_stats stats(struct vc_guest *g)
-{
-	struct ktstr_vc_stats st;
-
-	vc_get_stats(g->fd, &st);
-	return st;
-}
-
 /*
  * Evidence that the run which met the broken ring is over: the refusal
  * is counted inside the run, under the lock GET_STATS takes.
  */
-static __u64 wait_bad_ring(struct vc_guest *g)
+static __u64 _wait_bad_ring(struct __test_metadata *_metadata,
+			    struct vc_guest *g)
 {
 	__s64 end = vc_now_ms() + VC_WAIT_MS;
 
-	while (!stats(g).bad_ring && vc_now_ms() < end)
+	while (!vc_stat(g->fd, bad_ring) && vc_now_ms() < end)
 		usleep(1000);
-	return stats(g).bad_ring;
+	return vc_stat(g->fd, bad_ring);
 }
+
+#define wait_bad_ring(g)	_wait_bad_ring(_metadata, g)
 
 /* After the bad chain, an honest one must still go through. */
 static void honest_chain_works(struct __test_metadata *_metadata,
@@ -77,7 +72,7 @@ TEST_F(hostile, tx_descriptor_outside_guest_memory_refused)
 	ASSERT_EQ(0, vc_wait_used(&self->g, Q, 1, VC_WAIT_MS))
 		TH_LOG("the bad chain must come back, not leak");
 	ASSERT_EQ(0, vc_port_pending(self->port1));
-	ASSERT_EQ(1, stats(&self->g).bad_desc);
+	ASSERT_EQ(1, vc_stat(self->g.fd, bad_desc));
 	honest_chain_works(_metadata, &self->g, self->port1);
 }
 
@@ -87,7 +82,7 @@ TEST_F(hostile, tx_descriptor_below_guest_memory_refused)
 	vc_kick(&self->g, Q);
 	ASSERT_EQ(0, vc_wait_used(&self->g, Q, 1, VC_WAIT_MS));
 	ASSERT_EQ(0, vc_port_pending(self->port1));
-	ASSERT_EQ(1, stats(&self->g).bad_desc);
+	ASSERT_EQ(1, vc_stat(self->g.fd, bad_desc));
 }
 
 TEST_F(hostile, tx_descriptor_straddling_memory_end_refused)
@@ -97,7 +92,7 @@ TEST_F(hostile, tx_descriptor_straddling_memory_end_refused)
 	vc_kick(&self->g, Q);
 	ASSERT_EQ(0, vc_wait_used(&self->g, Q, 1, VC_WAIT_MS));
 	ASSERT_EQ(0, vc_port_pending(self->port1));
-	ASSERT_EQ(1, stats(&self->g).bad_desc);
+	ASSERT_EQ(1, vc_stat(self->g.fd, bad_desc));
 }
 
 TEST_F(hostile, tx_descriptor_address_wrapping_refused)
@@ -105,7 +100,7 @@ TEST_F(hostile, tx_descriptor_address_wrapping_refused)
 	vc_vq_add_buf(&self->g, Q, 0xfffffffffffff000ull, 0x2000, false);
 	vc_kick(&self->g, Q);
 	ASSERT_EQ(0, vc_wait_used(&self->g, Q, 1, VC_WAIT_MS));
-	ASSERT_EQ(1, stats(&self->g).bad_desc);
+	ASSERT_EQ(1, vc_stat(self->g.fd, bad_desc));
 	honest_chain_works(_metadata, &self->g, self->port1);
 }
 
@@ -124,7 +119,7 @@ TEST_F(hostile, looping_chain_refused)
 	ASSERT_EQ(0, vc_wait_used(&self->g, Q, 1, VC_WAIT_MS));
 	ASSERT_EQ(0, vc_port_pending(self->port1))
 		TH_LOG("no bytes of a malformed chain");
-	ASSERT_EQ(1, stats(&self->g).bad_chain);
+	ASSERT_EQ(1, vc_stat(self->g.fd, bad_chain));
 	honest_chain_works(_metadata, &self->g, self->port1);
 }
 
@@ -145,7 +140,7 @@ TEST_F(hostile, chain_longer_than_queue_refused)
 	vc_kick(&self->g, Q);
 	ASSERT_EQ(0, vc_wait_used(&self->g, Q, 1, VC_WAIT_MS));
 	ASSERT_EQ(0, vc_port_pending(self->port1));
-	ASSERT_EQ(1, stats(&self->g).bad_chain);
+	ASSERT_EQ(1, vc_stat(self->g.fd, bad_chain));
 }
 
 TEST_F(hostile, chain_of_exactly_queue_size_accepted)
@@ -162,7 +157,7 @@ TEST_F(hostile, chain_of_exactly_queue_size_accepted)
 	ASSERT_EQ(VC_NUM, vc_port_read_all(self->port1, got, VC_NUM,
 					   VC_WAIT_MS));
 	ASSERT_EQ(0, memcmp("abcdefghijklmnop", got, VC_NUM));
-	ASSERT_EQ(0, stats(&self->g).bad_chain);
+	ASSERT_EQ(0, vc_stat(self->g.fd, bad_chain));
 }
 
 TEST_F(hostile, next_index_out_of_range_refused)
@@ -177,7 +172,7 @@ TEST_F(hostile, next_index_out_of_range_refused)
 	vc_kick(&self->g, Q);
 	ASSERT_EQ(0, vc_wait_used(&self->g, Q, 1, VC_WAIT_MS));
 	ASSERT_EQ(0, vc_port_pending(self->port1));
-	ASSERT_EQ(1, stats(&self->g).bad_chain);
+	ASSERT_EQ(1, vc_stat(self->g.fd, bad_chain));
 	honest_chain_works(_metadata, &self->g, self->port1);
 }
 
@@ -192,7 +187,7 @@ TEST_F(hostile, indirect_descriptor_refused)
 	vc_vq_publish(&self->g, Q, 0);
 	vc_kick(&self->g, Q);
 	ASSERT_EQ(0, vc_wait_used(&self->g, Q, 1, VC_WAIT_MS));
-	ASSERT_EQ(1, stats(&self->g).bad_chain);
+	ASSERT_EQ(1, vc_stat(self->g.fd, bad_chain));
 	honest_chain_works(_metadata, &self->g, self->port1);
 }
 
@@ -220,23 +215,22 @@ TEST_F(hostile, avail_index_jump_beyond_queue_size_refused)
 
 TEST_F(hostile, rings_outside_guest_memory_refused)
 {
-	ASSERT_EQ(0, vc_write32(self->g.fd, VIRTIO_MMIO_STATUS, 0));
-	ASSERT_EQ(0, vc_negotiate(self->g.fd, VC_DEVICE_FEATURES));
-	ASSERT_EQ(0, vc_setup_queue(self->g.fd, Q, VC_NUM, 0x1000, 0x2000,
-				    0x3000));
-	ASSERT_EQ(0, vc_walk_status(self->g.fd, VC_S_OK));
+	vc_write32(self->g.fd, VIRTIO_MMIO_STATUS, 0);
+	vc_negotiate(self->g.fd, VC_DEVICE_FEATURES);
+	vc_setup_queue(self->g.fd, Q, VC_NUM, 0x1000, 0x2000, 0x3000);
+	vc_walk_status(self->g.fd, VC_S_OK);
 	vc_kick(&self->g, Q);
 	ASSERT_EQ(1, wait_bad_ring(&self->g));
 }
 
 TEST_F(hostile, misaligned_rings_refused)
 {
-	ASSERT_EQ(0, vc_write32(self->g.fd, VIRTIO_MMIO_STATUS, 0));
-	ASSERT_EQ(0, vc_negotiate(self->g.fd, VC_DEVICE_FEATURES));
-	ASSERT_EQ(0, vc_setup_queue(self->g.fd, Q, VC_NUM, VC_GUEST_BASE + 8,
-				    VC_GUEST_BASE + 0x1001,
-				    VC_GUEST_BASE + 0x2002));
-	ASSERT_EQ(0, vc_walk_status(self->g.fd, VC_S_OK));
+	vc_write32(self->g.fd, VIRTIO_MMIO_STATUS, 0);
+	vc_negotiate(self->g.fd, VC_DEVICE_FEATURES);
+	vc_setup_queue(self->g.fd, Q, VC_NUM, VC_GUEST_BASE + 8,
+		       VC_GUEST_BASE + 0x1001,
+		       VC_GUEST_BASE + 0x2002);
+	vc_walk_status(self->g.fd, VC_S_OK);
 	vc_kick(&self->g, Q);
 	ASSERT_EQ(1, wait_bad_ring(&self->g));
 }
@@ -259,9 +253,9 @@ TEST_F(hostile, port1_chain_of_512k_taken_whole)
 
 TEST_F(hostile, notify_for_queue_beyond_six_refused)
 {
-	ASSERT_EQ(0, vc_write32(self->g.fd, VIRTIO_MMIO_QUEUE_NOTIFY, 6));
-	ASSERT_EQ(0, vc_write32(self->g.fd, VIRTIO_MMIO_QUEUE_NOTIFY, 0xffff));
-	ASSERT_EQ(2, stats(&self->g).bad_notify);
+	vc_write32(self->g.fd, VIRTIO_MMIO_QUEUE_NOTIFY, 6);
+	vc_write32(self->g.fd, VIRTIO_MMIO_QUEUE_NOTIFY, 0xffff);
+	ASSERT_EQ(2, vc_stat(self->g.fd, bad_notify));
 }
 
 TEST_F(hostile, rx_descriptor_outside_memory_is_torn_not_written)

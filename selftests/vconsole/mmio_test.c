@@ -51,9 +51,9 @@ static void hex(char *out, size_t size, const __u8 *buf, __u32 len)
 		n += snprintf(out + n, size - n, "%s%02x", i ? " " : "", buf[i]);
 }
 
-static void __assert_bytes(struct __test_metadata *_metadata, int line,
-			   const __u8 *want, const __u8 *got,
-			   __u32 len, __u32 offset)
+static void _assert_bytes(struct __test_metadata *_metadata, int line,
+			  const __u8 *want, const __u8 *got,
+			  __u32 len, __u32 offset)
 {
 	char w[32], g[32];
 
@@ -67,15 +67,15 @@ static void __assert_bytes(struct __test_metadata *_metadata, int line,
 
 /* The len bytes read at offset are want. */
 #define assert_bytes(want, got, len, offset) \
-	__assert_bytes(_metadata, __LINE__, want, got, len, offset)
+	_assert_bytes(_metadata, __LINE__, want, got, len, offset)
 
 /* A queue's registers are the ones after reset: empty, stopped, max size. */
-static void __assert_queue_reset(struct __test_metadata *_metadata, int line,
-				 int fd, __u32 q)
+static void _assert_queue_reset(struct __test_metadata *_metadata, int line,
+				int fd, __u32 q)
 {
 	struct vc_queue_regs r;
 
-	__read_queue(_metadata, line, fd, q, &r);
+	_vc_read_queue(_metadata, line, fd, q, &r);
 	ASSERT_EQ(VC_QUEUE_MAX, r.num) {
 		TH_LOG("line %d: queue %u QUEUE_NUM", line, q);
 	}
@@ -94,7 +94,7 @@ static void __assert_queue_reset(struct __test_metadata *_metadata, int line,
 }
 
 #define assert_queue_reset(fd, q) \
-	__assert_queue_reset(_metadata, __LINE__, fd, q)
+	_assert_queue_reset(_metadata, __LINE__, fd, q)
 
 FIXTURE(mmio) {
 	int fd;
@@ -103,7 +103,7 @@ FIXTURE(mmio) {
 FIXTURE_SETUP(mmio)
 {
 	self->fd = -1;
-	self->fd = open_attached(0);
+	self->fd = vc_open_attached(0);
 }
 
 FIXTURE_TEARDOWN(mmio)
@@ -116,20 +116,20 @@ FIXTURE_TEARDOWN(mmio)
 
 TEST_F(mmio, magic_version_device_id)
 {
-	ASSERT_EQ(VC_MMIO_MAGIC, reg_read(self->fd, VIRTIO_MMIO_MAGIC_VALUE));
-	ASSERT_EQ(VC_MMIO_VERSION, reg_read(self->fd, VIRTIO_MMIO_VERSION));
-	ASSERT_EQ(VC_DEVICE_ID, reg_read(self->fd, VIRTIO_MMIO_DEVICE_ID));
-	ASSERT_EQ(VC_VENDOR_ID, reg_read(self->fd, VIRTIO_MMIO_VENDOR_ID));
+	ASSERT_EQ(VC_MMIO_MAGIC, vc_read32(self->fd, VIRTIO_MMIO_MAGIC_VALUE));
+	ASSERT_EQ(VC_MMIO_VERSION, vc_read32(self->fd, VIRTIO_MMIO_VERSION));
+	ASSERT_EQ(VC_DEVICE_ID, vc_read32(self->fd, VIRTIO_MMIO_DEVICE_ID));
+	ASSERT_EQ(VC_VENDOR_ID, vc_read32(self->fd, VIRTIO_MMIO_VENDOR_ID));
 }
 
 TEST_F(mmio, device_features_advertises_multiport_and_v1)
 {
 	__u32 lo, hi;
 
-	reg_write(self->fd, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	lo = reg_read(self->fd, VIRTIO_MMIO_DEVICE_FEATURES);
-	reg_write(self->fd, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-	hi = reg_read(self->fd, VIRTIO_MMIO_DEVICE_FEATURES);
+	vc_write32(self->fd, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	lo = vc_read32(self->fd, VIRTIO_MMIO_DEVICE_FEATURES);
+	vc_write32(self->fd, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	hi = vc_read32(self->fd, VIRTIO_MMIO_DEVICE_FEATURES);
 
 	ASSERT_EQ((__u32)VC_F_MULTIPORT, lo) {
 		TH_LOG("page 0 must hold F_MULTIPORT (bit 1) only, got %#x", lo);
@@ -142,10 +142,9 @@ TEST_F(mmio, device_features_advertises_multiport_and_v1)
 TEST_F(mmio, device_features_match_get_info)
 {
 	struct ktstr_vc_info info;
-	__u64 features = 0;
+	__u64 features = vc_read_device_features(self->fd);
 
-	ASSERT_EQ(0, vc_read_device_features(self->fd, &features));
-	get_info(self->fd, &info);
+	vc_get_info(self->fd, &info);
 	ASSERT_EQ(VC_DEVICE_FEATURES, features);
 	ASSERT_EQ(VC_DEVICE_FEATURES, info.device_features);
 }
@@ -156,8 +155,8 @@ TEST_F(mmio, features_page_2_returns_zero)
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(pages); i++) {
-		reg_write(self->fd, VIRTIO_MMIO_DEVICE_FEATURES_SEL, pages[i]);
-		ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_DEVICE_FEATURES)) {
+		vc_write32(self->fd, VIRTIO_MMIO_DEVICE_FEATURES_SEL, pages[i]);
+		ASSERT_EQ(0u, vc_read32(self->fd, VIRTIO_MMIO_DEVICE_FEATURES)) {
 			TH_LOG("device feature page %#x", pages[i]);
 		}
 	}
@@ -169,16 +168,16 @@ TEST_F(mmio, config_space_max_nr_ports_at_offset_4)
 {
 	struct ktstr_vc_stats before;
 
-	get_stats(self->fd, &before);
-	ASSERT_EQ(VC_MAX_NR_PORTS, reg_read(self->fd, VC_CFG_MAX_NR_PORTS));
-	assert_not_counted(self->fd, &before);
+	vc_get_stats(self->fd, &before);
+	ASSERT_EQ(VC_MAX_NR_PORTS, vc_read32(self->fd, VC_CFG_MAX_NR_PORTS));
+	vc_assert_not_counted(self->fd, &before);
 }
 
 TEST_F(mmio, config_space_cols_rows_zero_without_f_size)
 {
 	__u8 buf[4];
 
-	raw_read(self->fd, VC_CFG_COLS, buf, sizeof(buf));
+	vc_mmio_read(self->fd, VC_CFG_COLS, buf, sizeof(buf));
 	assert_bytes(cfg_image, buf, sizeof(buf), VC_CFG_COLS);
 }
 
@@ -186,10 +185,10 @@ TEST_F(mmio, config_space_write_ignored)
 {
 	struct ktstr_vc_stats before;
 
-	get_stats(self->fd, &before);
-	reg_write(self->fd, VC_CFG_MAX_NR_PORTS, 99);
-	assert_counted(self->fd, &before, VC_BAD_CONFIG_WRITE);
-	ASSERT_EQ(VC_MAX_NR_PORTS, reg_read(self->fd, VC_CFG_MAX_NR_PORTS));
+	vc_get_stats(self->fd, &before);
+	vc_write32(self->fd, VC_CFG_MAX_NR_PORTS, 99);
+	vc_assert_counted(self->fd, &before, VC_BAD_CONFIG_WRITE);
+	ASSERT_EQ(VC_MAX_NR_PORTS, vc_read32(self->fd, VC_CFG_MAX_NR_PORTS));
 }
 
 TEST_F(mmio, config_space_narrow_write_ignored)
@@ -210,13 +209,13 @@ TEST_F(mmio, config_space_narrow_write_ignored)
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(writes); i++) {
-		get_stats(self->fd, &before);
-		raw_write(self->fd, writes[i].offset, junk, writes[i].len);
-		assert_counted(self->fd, &before, VC_BAD_CONFIG_WRITE);
+		vc_get_stats(self->fd, &before);
+		vc_mmio_write(self->fd, writes[i].offset, junk, writes[i].len);
+		vc_assert_counted(self->fd, &before, VC_BAD_CONFIG_WRITE);
 	}
-	raw_read(self->fd, VC_CFG(0), buf, 8);
+	vc_mmio_read(self->fd, VC_CFG(0), buf, 8);
 	assert_bytes(cfg_image, buf, 8, VC_CFG(0));
-	raw_read(self->fd, VC_CFG(8), buf, 4);
+	vc_mmio_read(self->fd, VC_CFG(8), buf, 4);
 	assert_bytes(cfg_image + 8, buf, 4, VC_CFG(8));
 }
 
@@ -224,7 +223,7 @@ TEST_F(mmio, config_read_out_of_range_fills_0xff)
 {
 	__u8 buf[4];
 
-	raw_read(self->fd, VC_CFG(10), buf, sizeof(buf));
+	vc_mmio_read(self->fd, VC_CFG(10), buf, sizeof(buf));
 	assert_bytes(all_ff, buf, sizeof(buf), VC_CFG(10));
 }
 
@@ -232,7 +231,7 @@ TEST_F(mmio, config_read_one_byte_past_end_fills_0xff)
 {
 	__u8 buf[4];
 
-	raw_read(self->fd, VC_CFG(9), buf, sizeof(buf));
+	vc_mmio_read(self->fd, VC_CFG(9), buf, sizeof(buf));
 	assert_bytes(all_ff, buf, sizeof(buf), VC_CFG(9));
 }
 
@@ -241,9 +240,9 @@ TEST_F(mmio, config_read_at_exact_end_returns_data)
 	struct ktstr_vc_stats before;
 	__u8 buf[4];
 
-	get_stats(self->fd, &before);
-	raw_read(self->fd, VC_CFG_EMERG_WR, buf, sizeof(buf));
-	assert_not_counted(self->fd, &before);
+	vc_get_stats(self->fd, &before);
+	vc_mmio_read(self->fd, VC_CFG_EMERG_WR, buf, sizeof(buf));
+	vc_assert_not_counted(self->fd, &before);
 	assert_bytes(cfg_image + 8, buf, sizeof(buf), VC_CFG_EMERG_WR);
 }
 
@@ -251,7 +250,7 @@ TEST_F(mmio, config_read_1byte_inside_struct_returns_data)
 {
 	__u8 buf[1] = { 0xaa };
 
-	raw_read(self->fd, VC_CFG_COLS, buf, sizeof(buf));
+	vc_mmio_read(self->fd, VC_CFG_COLS, buf, sizeof(buf));
 	assert_bytes(cfg_image, buf, sizeof(buf), VC_CFG_COLS);
 }
 
@@ -261,17 +260,17 @@ TEST_F(mmio, config_read_every_width_inside_struct_returns_bytes)
 	__u32 start, len;
 	__u8 buf[8];
 
-	get_stats(self->fd, &before);
+	vc_get_stats(self->fd, &before);
 	for (start = 0; start < KTSTR_VC_CONFIG_SIZE; start++) {
 		for (len = 1; len <= 8; len++) {
 			if (start + len > KTSTR_VC_CONFIG_SIZE)
 				break;
 			memset(buf, 0xaa, sizeof(buf));
-			raw_read(self->fd, VC_CFG(start), buf, len);
+			vc_mmio_read(self->fd, VC_CFG(start), buf, len);
 			assert_bytes(cfg_image + start, buf, len, VC_CFG(start));
 		}
 	}
-	assert_not_counted(self->fd, &before);
+	vc_assert_not_counted(self->fd, &before);
 }
 
 TEST_F(mmio, config_read_every_range_past_end_fills_0xff)
@@ -284,7 +283,7 @@ TEST_F(mmio, config_read_every_range_past_end_fills_0xff)
 			if (start + len <= KTSTR_VC_CONFIG_SIZE)
 				continue;
 			memset(buf, 0xaa, sizeof(buf));
-			raw_read(self->fd, VC_CFG(start), buf, len);
+			vc_mmio_read(self->fd, VC_CFG(start), buf, len);
 			assert_bytes(all_ff, buf, len, VC_CFG(start));
 		}
 	}
@@ -297,9 +296,9 @@ TEST_F(mmio, mmio_read_oversized_fills_0xff)
 	struct ktstr_vc_stats before;
 	__u8 buf[8];
 
-	get_stats(self->fd, &before);
-	raw_read(self->fd, VIRTIO_MMIO_VERSION, buf, 8);
-	assert_counted(self->fd, &before, VC_BAD_ACCESS_SIZE);
+	vc_get_stats(self->fd, &before);
+	vc_mmio_read(self->fd, VIRTIO_MMIO_VERSION, buf, 8);
+	vc_assert_counted(self->fd, &before, VC_BAD_ACCESS_SIZE);
 	assert_bytes(all_ff, buf, 8, VIRTIO_MMIO_VERSION);
 }
 
@@ -308,9 +307,9 @@ TEST_F(mmio, mmio_read_1byte_fills_0xff)
 	struct ktstr_vc_stats before;
 	__u8 buf[1];
 
-	get_stats(self->fd, &before);
-	raw_read(self->fd, VIRTIO_MMIO_VERSION, buf, 1);
-	assert_counted(self->fd, &before, VC_BAD_ACCESS_SIZE);
+	vc_get_stats(self->fd, &before);
+	vc_mmio_read(self->fd, VIRTIO_MMIO_VERSION, buf, 1);
+	vc_assert_counted(self->fd, &before, VC_BAD_ACCESS_SIZE);
 	assert_bytes(all_ff, buf, 1, VIRTIO_MMIO_VERSION);
 }
 
@@ -319,9 +318,9 @@ TEST_F(mmio, non_4byte_read_returns_ff)
 	struct ktstr_vc_stats before;
 	__u8 buf[2];
 
-	get_stats(self->fd, &before);
-	raw_read(self->fd, VIRTIO_MMIO_MAGIC_VALUE, buf, 2);
-	assert_counted(self->fd, &before, VC_BAD_ACCESS_SIZE);
+	vc_get_stats(self->fd, &before);
+	vc_mmio_read(self->fd, VIRTIO_MMIO_MAGIC_VALUE, buf, 2);
+	vc_assert_counted(self->fd, &before, VC_BAD_ACCESS_SIZE);
 	assert_bytes(all_ff, buf, 2, VIRTIO_MMIO_MAGIC_VALUE);
 }
 
@@ -330,9 +329,9 @@ TEST_F(mmio, mmio_read_3byte_fills_0xff)
 	struct ktstr_vc_stats before;
 	__u8 buf[3];
 
-	get_stats(self->fd, &before);
-	raw_read(self->fd, VIRTIO_MMIO_VERSION, buf, 3);
-	assert_counted(self->fd, &before, VC_BAD_ACCESS_SIZE);
+	vc_get_stats(self->fd, &before);
+	vc_mmio_read(self->fd, VIRTIO_MMIO_VERSION, buf, 3);
+	vc_assert_counted(self->fd, &before, VC_BAD_ACCESS_SIZE);
 	assert_bytes(all_ff, buf, 3, VIRTIO_MMIO_VERSION);
 }
 
@@ -340,9 +339,9 @@ TEST_F(mmio, mmio_read_4byte_returns_register_value)
 {
 	struct ktstr_vc_stats before;
 
-	get_stats(self->fd, &before);
-	ASSERT_EQ(VC_MMIO_VERSION, reg_read(self->fd, VIRTIO_MMIO_VERSION));
-	assert_not_counted(self->fd, &before);
+	vc_get_stats(self->fd, &before);
+	ASSERT_EQ(VC_MMIO_VERSION, vc_read32(self->fd, VIRTIO_MMIO_VERSION));
+	vc_assert_not_counted(self->fd, &before);
 }
 
 TEST_F(mmio, mmio_read_zeroes_data_past_len)
@@ -365,7 +364,7 @@ TEST_F(mmio, mmio_read_zeroes_data_past_len)
 		m.offset = reads[i].offset;
 		m.len = reads[i].len;
 		memset(m.data, 0xaa, sizeof(m.data));
-		ASSERT_EQ(0, vc_mmio(self->fd, &m));
+		vc_mmio(self->fd, &m);
 		assert_bytes(reads[i].want, m.data, sizeof(m.data), m.offset);
 	}
 }
@@ -375,10 +374,10 @@ TEST_F(mmio, non_4byte_write_ignored)
 	static const __u8 one[2] = { 0x01, 0x00 };
 	struct ktstr_vc_stats before;
 
-	get_stats(self->fd, &before);
-	raw_write(self->fd, VIRTIO_MMIO_STATUS, one, sizeof(one));
-	assert_counted(self->fd, &before, VC_BAD_ACCESS_SIZE);
-	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_STATUS));
+	vc_get_stats(self->fd, &before);
+	vc_mmio_write(self->fd, VIRTIO_MMIO_STATUS, one, sizeof(one));
+	vc_assert_counted(self->fd, &before, VC_BAD_ACCESS_SIZE);
+	ASSERT_EQ(0u, vc_read32(self->fd, VIRTIO_MMIO_STATUS));
 }
 
 TEST_F(mmio, non_4byte_writes_of_1_3_8_bytes_ignored)
@@ -389,10 +388,10 @@ TEST_F(mmio, non_4byte_writes_of_1_3_8_bytes_ignored)
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(lens); i++) {
-		get_stats(self->fd, &before);
-		raw_write(self->fd, VIRTIO_MMIO_STATUS, one, lens[i]);
-		assert_counted(self->fd, &before, VC_BAD_ACCESS_SIZE);
-		ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_STATUS)) {
+		vc_get_stats(self->fd, &before);
+		vc_mmio_write(self->fd, VIRTIO_MMIO_STATUS, one, lens[i]);
+		vc_assert_counted(self->fd, &before, VC_BAD_ACCESS_SIZE);
+		ASSERT_EQ(0u, vc_read32(self->fd, VIRTIO_MMIO_STATUS)) {
 			TH_LOG("after a %u-byte write of ACK to STATUS", lens[i]);
 		}
 	}
@@ -406,7 +405,7 @@ TEST_F(mmio, unknown_register_returns_zero)
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(offsets); i++) {
-		ASSERT_EQ(0u, reg_read(self->fd, offsets[i])) {
+		ASSERT_EQ(0u, vc_read32(self->fd, offsets[i])) {
 			TH_LOG("unknown register %#x", offsets[i]);
 		}
 	}
@@ -416,11 +415,11 @@ TEST_F(mmio, unknown_register_write_ignored)
 {
 	struct ktstr_vc_stats before;
 
-	get_stats(self->fd, &before);
-	reg_write(self->fd, 0x300, 0xdead);
-	assert_counted(self->fd, &before, VC_BAD_REGISTER);
-	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_STATUS));
-	ASSERT_EQ(0u, reg_read(self->fd, 0x300));
+	vc_get_stats(self->fd, &before);
+	vc_write32(self->fd, 0x300, 0xdead);
+	vc_assert_counted(self->fd, &before, VC_BAD_REGISTER);
+	ASSERT_EQ(0u, vc_read32(self->fd, VIRTIO_MMIO_STATUS));
+	ASSERT_EQ(0u, vc_read32(self->fd, 0x300));
 }
 
 TEST_F(mmio, shm_registers_read_zero)
@@ -433,7 +432,7 @@ TEST_F(mmio, shm_registers_read_zero)
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(offsets); i++) {
-		ASSERT_EQ(0u, reg_read(self->fd, offsets[i])) {
+		ASSERT_EQ(0u, vc_read32(self->fd, offsets[i])) {
 			TH_LOG("SHM register %#x", offsets[i]);
 		}
 	}
@@ -456,8 +455,8 @@ TEST_F(mmio, read_only_registers_ignore_writes)
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(regs); i++) {
-		reg_write(self->fd, regs[i].reg, 0x5a5a5a5a);
-		ASSERT_EQ(regs[i].val, reg_read(self->fd, regs[i].reg)) {
+		vc_write32(self->fd, regs[i].reg, 0x5a5a5a5a);
+		ASSERT_EQ(regs[i].val, vc_read32(self->fd, regs[i].reg)) {
 			TH_LOG("register %#x after writing 0x5a5a5a5a",
 			       regs[i].reg);
 		}
@@ -476,11 +475,11 @@ TEST_F(mmio, write_only_registers_read_zero)
 	};
 	unsigned int i;
 
-	reg_write(self->fd, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-	reg_write(self->fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	reg_write(self->fd, VIRTIO_MMIO_QUEUE_SEL, 3);
+	vc_write32(self->fd, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	vc_write32(self->fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	vc_write32(self->fd, VIRTIO_MMIO_QUEUE_SEL, 3);
 	for (i = 0; i < ARRAY_SIZE(offsets); i++) {
-		ASSERT_EQ(0u, reg_read(self->fd, offsets[i])) {
+		ASSERT_EQ(0u, vc_read32(self->fd, offsets[i])) {
 			TH_LOG("write-only register %#x", offsets[i]);
 		}
 	}
@@ -493,13 +492,13 @@ TEST_F(mmio, queue_num_max_for_six_queues)
 	__u32 q;
 
 	for (q = 0; q < VC_NUM_QUEUES; q++) {
-		reg_write(self->fd, VIRTIO_MMIO_QUEUE_SEL, q);
-		ASSERT_EQ(VC_QUEUE_MAX, reg_read(self->fd, VIRTIO_MMIO_QUEUE_NUM_MAX)) {
+		vc_write32(self->fd, VIRTIO_MMIO_QUEUE_SEL, q);
+		ASSERT_EQ(VC_QUEUE_MAX, vc_read32(self->fd, VIRTIO_MMIO_QUEUE_NUM_MAX)) {
 			TH_LOG("queue %u should be available", q);
 		}
 	}
-	reg_write(self->fd, VIRTIO_MMIO_QUEUE_SEL, VC_NUM_QUEUES);
-	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_QUEUE_NUM_MAX)) {
+	vc_write32(self->fd, VIRTIO_MMIO_QUEUE_SEL, VC_NUM_QUEUES);
+	ASSERT_EQ(0u, vc_read32(self->fd, VIRTIO_MMIO_QUEUE_NUM_MAX)) {
 		TH_LOG("queue %u does not exist", VC_NUM_QUEUES);
 	}
 }
@@ -510,9 +509,9 @@ TEST_F(mmio, invalid_queue_select_returns_zero)
 	struct vc_queue_regs r;
 	unsigned int i;
 
-	negotiate(self->fd, VC_DEVICE_FEATURES);
+	vc_negotiate(self->fd, VC_DEVICE_FEATURES);
 	for (i = 0; i < ARRAY_SIZE(sels); i++) {
-		read_queue(self->fd, sels[i], &r);
+		vc_read_queue(self->fd, sels[i], &r);
 		ASSERT_EQ(0u, r.num_max) {
 			TH_LOG("QUEUE_NUM_MAX with QUEUE_SEL %#x", sels[i]);
 		}
@@ -540,65 +539,65 @@ TEST_F(mmio, queue_ready_requires_features_ok)
 {
 	struct ktstr_vc_stats before;
 
-	get_stats(self->fd, &before);
-	reg_write(self->fd, VIRTIO_MMIO_QUEUE_SEL, 0);
-	reg_write(self->fd, VIRTIO_MMIO_QUEUE_READY, 1);
-	assert_counted(self->fd, &before, VC_BAD_QUEUE_CONFIG);
-	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_QUEUE_READY)) {
+	vc_get_stats(self->fd, &before);
+	vc_write32(self->fd, VIRTIO_MMIO_QUEUE_SEL, 0);
+	vc_write32(self->fd, VIRTIO_MMIO_QUEUE_READY, 1);
+	vc_assert_counted(self->fd, &before, VC_BAD_QUEUE_CONFIG);
+	ASSERT_EQ(0u, vc_read32(self->fd, VIRTIO_MMIO_QUEUE_READY)) {
 		TH_LOG("QUEUE_READY written in status 0");
 	}
 
-	walk_status(self->fd, VC_S_DRV);
-	get_stats(self->fd, &before);
-	reg_write(self->fd, VIRTIO_MMIO_QUEUE_READY, 1);
-	assert_counted(self->fd, &before, VC_BAD_QUEUE_CONFIG);
-	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_QUEUE_READY)) {
+	vc_walk_status(self->fd, VC_S_DRV);
+	vc_get_stats(self->fd, &before);
+	vc_write32(self->fd, VIRTIO_MMIO_QUEUE_READY, 1);
+	vc_assert_counted(self->fd, &before, VC_BAD_QUEUE_CONFIG);
+	ASSERT_EQ(0u, vc_read32(self->fd, VIRTIO_MMIO_QUEUE_READY)) {
 		TH_LOG("QUEUE_READY written in status ACK|DRIVER");
 	}
 
-	reg_write(self->fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	reg_write(self->fd, VIRTIO_MMIO_DRIVER_FEATURES,
-		  (__u32)(VC_F_VERSION_1 >> 32));
-	walk_status(self->fd, VC_S_FEAT);
-	get_stats(self->fd, &before);
-	reg_write(self->fd, VIRTIO_MMIO_QUEUE_SEL, 0);
-	reg_write(self->fd, VIRTIO_MMIO_QUEUE_READY, 1);
-	assert_not_counted(self->fd, &before);
-	ASSERT_EQ(1u, reg_read(self->fd, VIRTIO_MMIO_QUEUE_READY)) {
+	vc_write32(self->fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	vc_write32(self->fd, VIRTIO_MMIO_DRIVER_FEATURES,
+		   (__u32)(VC_F_VERSION_1 >> 32));
+	vc_walk_status(self->fd, VC_S_FEAT);
+	vc_get_stats(self->fd, &before);
+	vc_write32(self->fd, VIRTIO_MMIO_QUEUE_SEL, 0);
+	vc_write32(self->fd, VIRTIO_MMIO_QUEUE_READY, 1);
+	vc_assert_not_counted(self->fd, &before);
+	ASSERT_EQ(1u, vc_read32(self->fd, VIRTIO_MMIO_QUEUE_READY)) {
 		TH_LOG("QUEUE_READY written after FEATURES_OK");
 	}
 }
 
 TEST_F(mmio, queue_ready_write_zero_stops_queue)
 {
-	negotiate(self->fd, VC_DEVICE_FEATURES);
-	reg_write(self->fd, VIRTIO_MMIO_QUEUE_SEL, 1);
-	reg_write(self->fd, VIRTIO_MMIO_QUEUE_READY, 1);
-	ASSERT_EQ(1u, reg_read(self->fd, VIRTIO_MMIO_QUEUE_READY));
-	reg_write(self->fd, VIRTIO_MMIO_QUEUE_READY, 0);
-	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_QUEUE_READY));
+	vc_negotiate(self->fd, VC_DEVICE_FEATURES);
+	vc_write32(self->fd, VIRTIO_MMIO_QUEUE_SEL, 1);
+	vc_write32(self->fd, VIRTIO_MMIO_QUEUE_READY, 1);
+	ASSERT_EQ(1u, vc_read32(self->fd, VIRTIO_MMIO_QUEUE_READY));
+	vc_write32(self->fd, VIRTIO_MMIO_QUEUE_READY, 0);
+	ASSERT_EQ(0u, vc_read32(self->fd, VIRTIO_MMIO_QUEUE_READY));
 }
 
 TEST_F(mmio, queue_desc_addr_requires_features_ok)
 {
 	struct ktstr_vc_stats before;
 
-	get_stats(self->fd, &before);
-	reg_write(self->fd, VIRTIO_MMIO_QUEUE_SEL, 0);
-	reg_write(self->fd, VIRTIO_MMIO_QUEUE_DESC_LOW, 0x1000);
-	assert_counted(self->fd, &before, VC_BAD_QUEUE_CONFIG);
-	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_QUEUE_DESC_LOW)) {
+	vc_get_stats(self->fd, &before);
+	vc_write32(self->fd, VIRTIO_MMIO_QUEUE_SEL, 0);
+	vc_write32(self->fd, VIRTIO_MMIO_QUEUE_DESC_LOW, 0x1000);
+	vc_assert_counted(self->fd, &before, VC_BAD_QUEUE_CONFIG);
+	ASSERT_EQ(0u, vc_read32(self->fd, VIRTIO_MMIO_QUEUE_DESC_LOW)) {
 		TH_LOG("QUEUE_DESC_LOW written in status 0 must not stick");
 	}
 
-	negotiate(self->fd, VC_DEVICE_FEATURES);
-	get_stats(self->fd, &before);
-	reg_write(self->fd, VIRTIO_MMIO_QUEUE_SEL, 0);
-	reg_write(self->fd, VIRTIO_MMIO_QUEUE_DESC_LOW, 0x1000);
-	reg_write(self->fd, VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
-	assert_not_counted(self->fd, &before);
-	ASSERT_EQ(0x1000u, reg_read(self->fd, VIRTIO_MMIO_QUEUE_DESC_LOW));
-	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_QUEUE_DESC_HIGH));
+	vc_negotiate(self->fd, VC_DEVICE_FEATURES);
+	vc_get_stats(self->fd, &before);
+	vc_write32(self->fd, VIRTIO_MMIO_QUEUE_SEL, 0);
+	vc_write32(self->fd, VIRTIO_MMIO_QUEUE_DESC_LOW, 0x1000);
+	vc_write32(self->fd, VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
+	vc_assert_not_counted(self->fd, &before);
+	ASSERT_EQ(0x1000u, vc_read32(self->fd, VIRTIO_MMIO_QUEUE_DESC_LOW));
+	ASSERT_EQ(0u, vc_read32(self->fd, VIRTIO_MMIO_QUEUE_DESC_HIGH));
 }
 
 TEST_F(mmio, queue_addresses_read_back_per_queue)
@@ -606,13 +605,13 @@ TEST_F(mmio, queue_addresses_read_back_per_queue)
 	struct ktstr_vc_stats before;
 	struct vc_queue_regs r;
 
-	negotiate(self->fd, VC_DEVICE_FEATURES);
-	get_stats(self->fd, &before);
-	setup_queue(self->fd, 2, 128, 0x123456000ull, 0x200001000ull,
-		    0x300002000ull);
-	assert_not_counted(self->fd, &before);
+	vc_negotiate(self->fd, VC_DEVICE_FEATURES);
+	vc_get_stats(self->fd, &before);
+	vc_setup_queue(self->fd, 2, 128, 0x123456000ull, 0x200001000ull,
+		       0x300002000ull);
+	vc_assert_not_counted(self->fd, &before);
 
-	read_queue(self->fd, 2, &r);
+	vc_read_queue(self->fd, 2, &r);
 	ASSERT_EQ(VC_QUEUE_MAX, r.num_max);
 	ASSERT_EQ(128u, r.num);
 	ASSERT_EQ(1u, r.ready);
@@ -625,58 +624,19 @@ TEST_F(mmio, queue_addresses_read_back_per_queue)
 	assert_queue_reset(self->fd, 3);
 }
 
-TEST_F(mmio, queue_config_rejected_before_features_ok)
-{
-	struct ktstr_vc_stats before;
-	unsigned int i;
-
-	walk_status(self->fd, VC_S_DRV);
-	reg_write(self->fd, VIRTIO_MMIO_QUEUE_SEL, 0);
-	for (i = 0; i < ARRAY_SIZE(queue_config_writes); i++) {
-		get_stats(self->fd, &before);
-		reg_write(self->fd, queue_config_writes[i].reg,
-			  queue_config_writes[i].val);
-		assert_counted(self->fd, &before, VC_BAD_QUEUE_CONFIG);
-	}
-	assert_queue_reset(self->fd, 0);
-}
-
-TEST_F(mmio, queue_config_rejected_after_driver_ok)
-{
-	struct ktstr_vc_stats before;
-	unsigned int i;
-
-	init_device(self->fd, VC_DEVICE_FEATURES);
-	reg_write(self->fd, VIRTIO_MMIO_QUEUE_SEL, 0);
-	get_stats(self->fd, &before);
-	reg_write(self->fd, VIRTIO_MMIO_QUEUE_NUM, 64);
-	assert_counted(self->fd, &before, VC_BAD_QUEUE_CONFIG);
-	ASSERT_EQ(VC_QUEUE_MAX, reg_read(self->fd, VIRTIO_MMIO_QUEUE_NUM)) {
-		TH_LOG("QUEUE_NUM 64 written after DRIVER_OK must not stick");
-	}
-
-	for (i = 0; i < ARRAY_SIZE(queue_config_writes); i++) {
-		get_stats(self->fd, &before);
-		reg_write(self->fd, queue_config_writes[i].reg,
-			  queue_config_writes[i].val);
-		assert_counted(self->fd, &before, VC_BAD_QUEUE_CONFIG);
-	}
-	assert_queue_reset(self->fd, 0);
-}
-
 TEST_F(mmio, queue_num_power_of_two_accepted)
 {
 	struct ktstr_vc_stats before;
 	__u32 num;
 
-	negotiate(self->fd, VC_DEVICE_FEATURES);
-	reg_write(self->fd, VIRTIO_MMIO_QUEUE_SEL, 5);
-	get_stats(self->fd, &before);
+	vc_negotiate(self->fd, VC_DEVICE_FEATURES);
+	vc_write32(self->fd, VIRTIO_MMIO_QUEUE_SEL, 5);
+	vc_get_stats(self->fd, &before);
 	for (num = 1; num <= VC_QUEUE_MAX; num <<= 1) {
-		reg_write(self->fd, VIRTIO_MMIO_QUEUE_NUM, num);
-		ASSERT_EQ(num, reg_read(self->fd, VIRTIO_MMIO_QUEUE_NUM));
+		vc_write32(self->fd, VIRTIO_MMIO_QUEUE_NUM, num);
+		ASSERT_EQ(num, vc_read32(self->fd, VIRTIO_MMIO_QUEUE_NUM));
 	}
-	assert_not_counted(self->fd, &before);
+	vc_assert_not_counted(self->fd, &before);
 }
 
 TEST_F(mmio, queue_num_invalid_size_rejected)
@@ -687,35 +647,101 @@ TEST_F(mmio, queue_num_invalid_size_rejected)
 	struct ktstr_vc_stats before;
 	unsigned int i;
 
-	negotiate(self->fd, VC_DEVICE_FEATURES);
-	reg_write(self->fd, VIRTIO_MMIO_QUEUE_SEL, 4);
-	reg_write(self->fd, VIRTIO_MMIO_QUEUE_NUM, 64);
+	vc_negotiate(self->fd, VC_DEVICE_FEATURES);
+	vc_write32(self->fd, VIRTIO_MMIO_QUEUE_SEL, 4);
+	vc_write32(self->fd, VIRTIO_MMIO_QUEUE_NUM, 64);
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
-		get_stats(self->fd, &before);
-		reg_write(self->fd, VIRTIO_MMIO_QUEUE_NUM, bad[i]);
-		assert_counted(self->fd, &before, VC_BAD_QUEUE_CONFIG);
-		ASSERT_EQ(64u, reg_read(self->fd, VIRTIO_MMIO_QUEUE_NUM)) {
+		vc_get_stats(self->fd, &before);
+		vc_write32(self->fd, VIRTIO_MMIO_QUEUE_NUM, bad[i]);
+		vc_assert_counted(self->fd, &before, VC_BAD_QUEUE_CONFIG);
+		ASSERT_EQ(64u, vc_read32(self->fd, VIRTIO_MMIO_QUEUE_NUM)) {
 			TH_LOG("after writing QUEUE_NUM %#x", bad[i]);
 		}
 	}
 }
 
-TEST_F(mmio, queue_config_for_invalid_queue_rejected)
+/*
+ * Outside the window between FEATURES_OK and DRIVER_OK, or for a queue
+ * that does not exist, every queue configuration write is counted and
+ * leaves the queues as reset made them.
+ */
+FIXTURE(queue_config) {
+	int fd;
+};
+
+FIXTURE_VARIANT(queue_config) {
+	__u32 status;		/* VC_S_FEAT and VC_S_OK with all features */
+	__u32 queue;		/* selected for the writes */
+	bool num_first;		/* QUEUE_NUM checked on its own first */
+};
+
+FIXTURE_SETUP(queue_config)
+{
+	self->fd = -1;
+	self->fd = vc_open_attached(0);
+}
+
+FIXTURE_TEARDOWN(queue_config)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+FIXTURE_VARIANT_ADD(queue_config, before_features_ok) {
+	.status = VC_S_DRV,
+	.queue = 0,
+};
+
+FIXTURE_VARIANT_ADD(queue_config, after_driver_ok) {
+	.status = VC_S_OK,
+	.queue = 0,
+	.num_first = true,
+};
+
+FIXTURE_VARIANT_ADD(queue_config, invalid_queue) {
+	.status = VC_S_FEAT,
+	.queue = VC_NUM_QUEUES,
+};
+
+static void _queue_config_reach(struct __test_metadata *_metadata, int fd,
+				__u32 status)
+{
+	if (status == VC_S_OK)
+		vc_init_device(fd, VC_DEVICE_FEATURES);
+	else if (status == VC_S_FEAT)
+		vc_negotiate(fd, VC_DEVICE_FEATURES);
+	else
+		vc_walk_status(fd, status);
+}
+
+TEST_F(queue_config, rejected)
 {
 	struct ktstr_vc_stats before;
 	unsigned int i;
 	__u32 q;
 
-	negotiate(self->fd, VC_DEVICE_FEATURES);
-	reg_write(self->fd, VIRTIO_MMIO_QUEUE_SEL, VC_NUM_QUEUES);
+	_queue_config_reach(_metadata, self->fd, variant->status);
+	vc_write32(self->fd, VIRTIO_MMIO_QUEUE_SEL, variant->queue);
+	if (variant->num_first) {
+		vc_get_stats(self->fd, &before);
+		vc_write32(self->fd, VIRTIO_MMIO_QUEUE_NUM, 64);
+		vc_assert_counted(self->fd, &before, VC_BAD_QUEUE_CONFIG);
+		ASSERT_EQ(VC_QUEUE_MAX,
+			  vc_read32(self->fd, VIRTIO_MMIO_QUEUE_NUM)) {
+			TH_LOG("QUEUE_NUM 64 written in status %#x must not stick",
+			       variant->status);
+		}
+	}
+
 	for (i = 0; i < ARRAY_SIZE(queue_config_writes); i++) {
-		get_stats(self->fd, &before);
-		reg_write(self->fd, queue_config_writes[i].reg,
-			  queue_config_writes[i].val);
-		assert_counted(self->fd, &before, VC_BAD_QUEUE_CONFIG);
+		vc_get_stats(self->fd, &before);
+		vc_write32(self->fd, queue_config_writes[i].reg,
+			   queue_config_writes[i].val);
+		vc_assert_counted(self->fd, &before, VC_BAD_QUEUE_CONFIG);
 	}
 	for (q = 0; q < VC_NUM_QUEUES; q++)
-		assert_queue_reset(self->fd, q);
+		if (variant->queue == VC_NUM_QUEUES || q == variant->queue)
+			assert_queue_reset(self->fd, q);
 }
 
 /* Status state machine */
@@ -724,23 +750,23 @@ TEST_F(mmio, status_state_machine)
 {
 	struct ktstr_vc_stats before;
 
-	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_STATUS));
-	reg_write(self->fd, VIRTIO_MMIO_STATUS, VC_S_ACK);
-	ASSERT_EQ(VC_S_ACK, reg_read(self->fd, VIRTIO_MMIO_STATUS));
-	reg_write(self->fd, VIRTIO_MMIO_STATUS, VC_S_DRV);
-	ASSERT_EQ(VC_S_DRV, reg_read(self->fd, VIRTIO_MMIO_STATUS));
+	ASSERT_EQ(0u, vc_read32(self->fd, VIRTIO_MMIO_STATUS));
+	vc_write32(self->fd, VIRTIO_MMIO_STATUS, VC_S_ACK);
+	ASSERT_EQ(VC_S_ACK, vc_read32(self->fd, VIRTIO_MMIO_STATUS));
+	vc_write32(self->fd, VIRTIO_MMIO_STATUS, VC_S_DRV);
+	ASSERT_EQ(VC_S_DRV, vc_read32(self->fd, VIRTIO_MMIO_STATUS));
 
-	get_stats(self->fd, &before);
-	reg_write(self->fd, VIRTIO_MMIO_STATUS, VC_S_OK);
-	assert_counted(self->fd, &before, VC_BAD_STATUS);
-	ASSERT_EQ(VC_S_DRV, reg_read(self->fd, VIRTIO_MMIO_STATUS)) {
+	vc_get_stats(self->fd, &before);
+	vc_write32(self->fd, VIRTIO_MMIO_STATUS, VC_S_OK);
+	vc_assert_counted(self->fd, &before, VC_BAD_STATUS);
+	ASSERT_EQ(VC_S_DRV, vc_read32(self->fd, VIRTIO_MMIO_STATUS)) {
 		TH_LOG("skipping FEATURES_OK must be rejected");
 	}
 
-	get_stats(self->fd, &before);
-	reg_write(self->fd, VIRTIO_MMIO_STATUS, VC_S_ACK);
-	assert_counted(self->fd, &before, VC_BAD_STATUS);
-	ASSERT_EQ(VC_S_DRV, reg_read(self->fd, VIRTIO_MMIO_STATUS)) {
+	vc_get_stats(self->fd, &before);
+	vc_write32(self->fd, VIRTIO_MMIO_STATUS, VC_S_ACK);
+	vc_assert_counted(self->fd, &before, VC_BAD_STATUS);
+	ASSERT_EQ(VC_S_DRV, vc_read32(self->fd, VIRTIO_MMIO_STATUS)) {
 		TH_LOG("clearing DRIVER must be rejected");
 	}
 }
@@ -752,126 +778,126 @@ TEST_F(mmio, status_ladder_accepts_one_bit_per_step)
 	struct ktstr_vc_info info;
 	unsigned int i;
 
-	get_stats(self->fd, &before);
+	vc_get_stats(self->fd, &before);
 	for (i = 0; i < ARRAY_SIZE(rungs); i++) {
 		/* FEATURES_OK takes a feature set with VERSION_1. */
 		if (rungs[i] == VC_S_FEAT)
-			ASSERT_EQ(0, vc_write_driver_features(self->fd,
-							      VC_F_VERSION_1));
-		reg_write(self->fd, VIRTIO_MMIO_STATUS, rungs[i]);
-		ASSERT_EQ(rungs[i], reg_read(self->fd, VIRTIO_MMIO_STATUS));
-		get_info(self->fd, &info);
+			vc_write_driver_features(self->fd, VC_F_VERSION_1);
+		vc_write32(self->fd, VIRTIO_MMIO_STATUS, rungs[i]);
+		ASSERT_EQ(rungs[i], vc_read32(self->fd, VIRTIO_MMIO_STATUS));
+		vc_get_info(self->fd, &info);
 		ASSERT_EQ(rungs[i], info.device_status);
 	}
-	assert_not_counted(self->fd, &before);
+	vc_assert_not_counted(self->fd, &before);
 }
 
 TEST_F(mmio, status_reset_via_zero)
 {
 	struct ktstr_vc_stats before;
 
-	init_device(self->fd, VC_DEVICE_FEATURES);
-	ASSERT_EQ(VC_S_OK, reg_read(self->fd, VIRTIO_MMIO_STATUS));
-	get_stats(self->fd, &before);
-	reg_write(self->fd, VIRTIO_MMIO_STATUS, 0);
-	assert_not_counted(self->fd, &before);
-	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_STATUS));
+	vc_init_device(self->fd, VC_DEVICE_FEATURES);
+	ASSERT_EQ(VC_S_OK, vc_read32(self->fd, VIRTIO_MMIO_STATUS));
+	vc_get_stats(self->fd, &before);
+	vc_write32(self->fd, VIRTIO_MMIO_STATUS, 0);
+	vc_assert_not_counted(self->fd, &before);
+	ASSERT_EQ(0u, vc_read32(self->fd, VIRTIO_MMIO_STATUS));
 }
 
-TEST_F(mmio, status_skip_acknowledge_rejected)
+/*
+ * A status write off the ladder: the device counts it and keeps the status
+ * it had.  One case per write, from the status the variant walks to.
+ */
+FIXTURE(status_write) {
+	int fd;
+};
+
+FIXTURE_VARIANT(status_write) {
+	__u32 from;		/* walked to first; VC_S_OK with all features */
+	__u32 write;
+	const char *why;
+};
+
+FIXTURE_SETUP(status_write)
+{
+	self->fd = -1;
+	self->fd = vc_open_attached(0);
+}
+
+FIXTURE_TEARDOWN(status_write)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+FIXTURE_VARIANT_ADD(status_write, skip_acknowledge) {
+	.from = 0,
+	.write = VIRTIO_CONFIG_S_DRIVER,
+	.why = "DRIVER without ACKNOWLEDGE",
+};
+
+FIXTURE_VARIANT_ADD(status_write, features_ok_before_driver) {
+	.from = VC_S_ACK,
+	.write = VC_S_ACK | VIRTIO_CONFIG_S_FEATURES_OK,
+	.why = "FEATURES_OK before DRIVER",
+};
+
+FIXTURE_VARIANT_ADD(status_write, driver_ok_before_features_ok) {
+	.from = VC_S_DRV,
+	.write = VC_S_DRV | VIRTIO_CONFIG_S_DRIVER_OK,
+	.why = "DRIVER_OK before FEATURES_OK",
+};
+
+FIXTURE_VARIANT_ADD(status_write, clear_acknowledge) {
+	.from = VC_S_ACK,
+	.write = VIRTIO_CONFIG_S_DRIVER,
+	.why = "DRIVER alone would clear ACKNOWLEDGE",
+};
+
+FIXTURE_VARIANT_ADD(status_write, clear_driver_keeps_ack) {
+	.from = VC_S_DRV,
+	.write = VC_S_ACK,
+	.why = "ACK alone would clear DRIVER",
+};
+
+FIXTURE_VARIANT_ADD(status_write, clear_driver_ok) {
+	.from = VC_S_OK,
+	.write = VC_S_FEAT,
+	.why = "ACK|DRIVER|FEATURES_OK would clear DRIVER_OK",
+};
+
+FIXTURE_VARIANT_ADD(status_write, idempotent_same_value) {
+	.from = VC_S_ACK,
+	.write = VC_S_ACK,
+	.why = "the same status again adds no bit",
+};
+
+FIXTURE_VARIANT_ADD(status_write, two_bits_at_once) {
+	.from = VC_S_DRV,
+	.write = VC_S_OK,
+	.why = "FEATURES_OK and DRIVER_OK together must be rejected",
+};
+
+FIXTURE_VARIANT_ADD(status_write, failed_plus_unknown_bit) {
+	.from = VC_S_ACK,
+	.write = VC_S_ACK | VC_S_FAILED | 0x10,
+	.why = "FAILED does not carry an unknown bit",
+};
+
+TEST_F(status_write, rejected)
 {
 	struct ktstr_vc_stats before;
 
-	get_stats(self->fd, &before);
-	reg_write(self->fd, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_DRIVER);
-	assert_counted(self->fd, &before, VC_BAD_STATUS);
-	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_STATUS));
-}
-
-TEST_F(mmio, status_features_ok_before_driver_rejected)
-{
-	struct ktstr_vc_stats before;
-
-	walk_status(self->fd, VC_S_ACK);
-	get_stats(self->fd, &before);
-	reg_write(self->fd, VIRTIO_MMIO_STATUS,
-		  VC_S_ACK | VIRTIO_CONFIG_S_FEATURES_OK);
-	assert_counted(self->fd, &before, VC_BAD_STATUS);
-	ASSERT_EQ(VC_S_ACK, reg_read(self->fd, VIRTIO_MMIO_STATUS));
-}
-
-TEST_F(mmio, status_driver_ok_before_features_ok_rejected)
-{
-	struct ktstr_vc_stats before;
-
-	walk_status(self->fd, VC_S_DRV);
-	get_stats(self->fd, &before);
-	reg_write(self->fd, VIRTIO_MMIO_STATUS,
-		  VC_S_DRV | VIRTIO_CONFIG_S_DRIVER_OK);
-	assert_counted(self->fd, &before, VC_BAD_STATUS);
-	ASSERT_EQ(VC_S_DRV, reg_read(self->fd, VIRTIO_MMIO_STATUS));
-}
-
-TEST_F(mmio, set_status_clear_acknowledge_rejected)
-{
-	struct ktstr_vc_stats before;
-
-	walk_status(self->fd, VC_S_ACK);
-	get_stats(self->fd, &before);
-	reg_write(self->fd, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_DRIVER);
-	assert_counted(self->fd, &before, VC_BAD_STATUS);
-	ASSERT_EQ(VC_S_ACK, reg_read(self->fd, VIRTIO_MMIO_STATUS)) {
-		TH_LOG("DRIVER alone would clear ACKNOWLEDGE");
-	}
-}
-
-TEST_F(mmio, set_status_clear_driver_keeps_ack_rejected)
-{
-	struct ktstr_vc_stats before;
-
-	walk_status(self->fd, VC_S_DRV);
-	get_stats(self->fd, &before);
-	reg_write(self->fd, VIRTIO_MMIO_STATUS, VC_S_ACK);
-	assert_counted(self->fd, &before, VC_BAD_STATUS);
-	ASSERT_EQ(VC_S_DRV, reg_read(self->fd, VIRTIO_MMIO_STATUS)) {
-		TH_LOG("ACK alone would clear DRIVER");
-	}
-}
-
-TEST_F(mmio, set_status_clear_driver_ok_rejected)
-{
-	struct ktstr_vc_stats before;
-
-	init_device(self->fd, VC_DEVICE_FEATURES);
-	get_stats(self->fd, &before);
-	reg_write(self->fd, VIRTIO_MMIO_STATUS, VC_S_FEAT);
-	assert_counted(self->fd, &before, VC_BAD_STATUS);
-	ASSERT_EQ(VC_S_OK, reg_read(self->fd, VIRTIO_MMIO_STATUS)) {
-		TH_LOG("ACK|DRIVER|FEATURES_OK would clear DRIVER_OK");
-	}
-}
-
-TEST_F(mmio, set_status_idempotent_same_value_no_change)
-{
-	struct ktstr_vc_stats before;
-
-	walk_status(self->fd, VC_S_ACK);
-	get_stats(self->fd, &before);
-	reg_write(self->fd, VIRTIO_MMIO_STATUS, VC_S_ACK);
-	assert_counted(self->fd, &before, VC_BAD_STATUS);
-	ASSERT_EQ(VC_S_ACK, reg_read(self->fd, VIRTIO_MMIO_STATUS));
-}
-
-TEST_F(mmio, set_status_two_bits_at_once_rejected)
-{
-	struct ktstr_vc_stats before;
-
-	walk_status(self->fd, VC_S_DRV);
-	get_stats(self->fd, &before);
-	reg_write(self->fd, VIRTIO_MMIO_STATUS, VC_S_OK);
-	assert_counted(self->fd, &before, VC_BAD_STATUS);
-	ASSERT_EQ(VC_S_DRV, reg_read(self->fd, VIRTIO_MMIO_STATUS)) {
-		TH_LOG("FEATURES_OK and DRIVER_OK together must be rejected");
+	/* DRIVER_OK needs FEATURES_OK, which needs a feature set. */
+	if (variant->from == VC_S_OK)
+		vc_init_device(self->fd, VC_DEVICE_FEATURES);
+	else
+		vc_walk_status(self->fd, variant->from);
+	vc_get_stats(self->fd, &before);
+	vc_write32(self->fd, VIRTIO_MMIO_STATUS, variant->write);
+	vc_assert_counted(self->fd, &before, VC_BAD_STATUS);
+	ASSERT_EQ(variant->from, vc_read32(self->fd, VIRTIO_MMIO_STATUS)) {
+		TH_LOG("status %#x written in %#x: %s", variant->write,
+		       variant->from, variant->why);
 	}
 }
 
@@ -881,12 +907,12 @@ TEST_F(mmio, set_status_unknown_bit_rejected)
 	struct ktstr_vc_stats before;
 	unsigned int i;
 
-	walk_status(self->fd, VC_S_ACK);
+	vc_walk_status(self->fd, VC_S_ACK);
 	for (i = 0; i < ARRAY_SIZE(unknown); i++) {
-		get_stats(self->fd, &before);
-		reg_write(self->fd, VIRTIO_MMIO_STATUS, VC_S_ACK | unknown[i]);
-		assert_counted(self->fd, &before, VC_BAD_STATUS);
-		ASSERT_EQ(VC_S_ACK, reg_read(self->fd, VIRTIO_MMIO_STATUS)) {
+		vc_get_stats(self->fd, &before);
+		vc_write32(self->fd, VIRTIO_MMIO_STATUS, VC_S_ACK | unknown[i]);
+		vc_assert_counted(self->fd, &before, VC_BAD_STATUS);
+		ASSERT_EQ(VC_S_ACK, vc_read32(self->fd, VIRTIO_MMIO_STATUS)) {
 			TH_LOG("status bit %#x must be rejected", unknown[i]);
 		}
 	}
@@ -902,60 +928,49 @@ TEST_F(mmio, set_status_failed_accepted_at_every_fsm_state)
 
 	for (i = 0; i < ARRAY_SIZE(rungs); i++) {
 		if (rungs[i] & VIRTIO_CONFIG_S_FEATURES_OK)
-			negotiate(self->fd, VC_F_VERSION_1);
+			vc_negotiate(self->fd, VC_F_VERSION_1);
 		else
-			reg_write(self->fd, VIRTIO_MMIO_STATUS, 0);
-		walk_status(self->fd, rungs[i]);
-		get_stats(self->fd, &before);
-		reg_write(self->fd, VIRTIO_MMIO_STATUS, rungs[i] | VC_S_FAILED);
-		assert_not_counted(self->fd, &before);
+			vc_write32(self->fd, VIRTIO_MMIO_STATUS, 0);
+		vc_walk_status(self->fd, rungs[i]);
+		vc_get_stats(self->fd, &before);
+		vc_write32(self->fd, VIRTIO_MMIO_STATUS, rungs[i] | VC_S_FAILED);
+		vc_assert_not_counted(self->fd, &before);
 		ASSERT_EQ(rungs[i] | VC_S_FAILED,
-			  reg_read(self->fd, VIRTIO_MMIO_STATUS)) {
+			  vc_read32(self->fd, VIRTIO_MMIO_STATUS)) {
 			TH_LOG("FAILED on top of status %#x", rungs[i]);
 		}
 	}
 }
 
-TEST_F(mmio, set_status_failed_plus_unknown_bit_rejected)
-{
-	struct ktstr_vc_stats before;
-
-	walk_status(self->fd, VC_S_ACK);
-	get_stats(self->fd, &before);
-	reg_write(self->fd, VIRTIO_MMIO_STATUS, VC_S_ACK | VC_S_FAILED | 0x10);
-	assert_counted(self->fd, &before, VC_BAD_STATUS);
-	ASSERT_EQ(VC_S_ACK, reg_read(self->fd, VIRTIO_MMIO_STATUS));
-}
-
 TEST_F(mmio, status_zero_clears_failed)
 {
-	reg_write(self->fd, VIRTIO_MMIO_STATUS, VC_S_FAILED);
-	ASSERT_EQ(VC_S_FAILED, reg_read(self->fd, VIRTIO_MMIO_STATUS));
-	reg_write(self->fd, VIRTIO_MMIO_STATUS, 0);
-	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_STATUS));
-	walk_status(self->fd, VC_S_ACK);
+	vc_write32(self->fd, VIRTIO_MMIO_STATUS, VC_S_FAILED);
+	ASSERT_EQ(VC_S_FAILED, vc_read32(self->fd, VIRTIO_MMIO_STATUS));
+	vc_write32(self->fd, VIRTIO_MMIO_STATUS, 0);
+	ASSERT_EQ(0u, vc_read32(self->fd, VIRTIO_MMIO_STATUS));
+	vc_walk_status(self->fd, VC_S_ACK);
 }
 
 /* Interrupts and config generation */
 
 TEST_F(mmio, interrupt_status_initially_zero)
 {
-	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_INTERRUPT_STATUS));
+	ASSERT_EQ(0u, vc_read32(self->fd, VIRTIO_MMIO_INTERRUPT_STATUS));
 }
 
 TEST_F(mmio, interrupt_ack_of_unset_bits_leaves_zero)
 {
-	init_device(self->fd, VC_DEVICE_FEATURES);
-	reg_write(self->fd, VIRTIO_MMIO_INTERRUPT_ACK,
-		  VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG);
-	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_INTERRUPT_STATUS));
-	reg_write(self->fd, VIRTIO_MMIO_INTERRUPT_ACK, 0xffffffffu);
-	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_INTERRUPT_STATUS));
+	vc_init_device(self->fd, VC_DEVICE_FEATURES);
+	vc_write32(self->fd, VIRTIO_MMIO_INTERRUPT_ACK,
+		   VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG);
+	ASSERT_EQ(0u, vc_read32(self->fd, VIRTIO_MMIO_INTERRUPT_STATUS));
+	vc_write32(self->fd, VIRTIO_MMIO_INTERRUPT_ACK, 0xffffffffu);
+	ASSERT_EQ(0u, vc_read32(self->fd, VIRTIO_MMIO_INTERRUPT_STATUS));
 }
 
 TEST_F(mmio, config_generation_initially_zero)
 {
-	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_CONFIG_GENERATION));
+	ASSERT_EQ(0u, vc_read32(self->fd, VIRTIO_MMIO_CONFIG_GENERATION));
 }
 
 /* Driver features */
@@ -965,23 +980,23 @@ TEST_F(mmio, driver_features_gated_by_status)
 	struct ktstr_vc_stats before;
 	struct ktstr_vc_info info;
 
-	get_stats(self->fd, &before);
-	reg_write(self->fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	reg_write(self->fd, VIRTIO_MMIO_DRIVER_FEATURES, 0xdead);
-	assert_counted(self->fd, &before, VC_BAD_FEATURES);
-	get_info(self->fd, &info);
+	vc_get_stats(self->fd, &before);
+	vc_write32(self->fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	vc_write32(self->fd, VIRTIO_MMIO_DRIVER_FEATURES, 0xdead);
+	vc_assert_counted(self->fd, &before, VC_BAD_FEATURES);
+	vc_get_info(self->fd, &info);
 	ASSERT_EQ(0ull, info.driver_features) {
 		TH_LOG("driver features written in status 0 must not stick");
 	}
 
-	walk_status(self->fd, VC_S_DRV);
-	get_stats(self->fd, &before);
-	reg_write(self->fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	reg_write(self->fd, VIRTIO_MMIO_DRIVER_FEATURES, 0xdeadbeef);
-	reg_write(self->fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	reg_write(self->fd, VIRTIO_MMIO_DRIVER_FEATURES, 0xcafebabe);
-	assert_not_counted(self->fd, &before);
-	get_info(self->fd, &info);
+	vc_walk_status(self->fd, VC_S_DRV);
+	vc_get_stats(self->fd, &before);
+	vc_write32(self->fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	vc_write32(self->fd, VIRTIO_MMIO_DRIVER_FEATURES, 0xdeadbeef);
+	vc_write32(self->fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	vc_write32(self->fd, VIRTIO_MMIO_DRIVER_FEATURES, 0xcafebabe);
+	vc_assert_not_counted(self->fd, &before);
+	vc_get_info(self->fd, &info);
 	ASSERT_EQ(0xcafebabedeadbeefull, info.driver_features) {
 		TH_LOG("got %#llx", (unsigned long long)info.driver_features);
 	}
@@ -992,12 +1007,12 @@ TEST_F(mmio, driver_features_rejected_with_ack_only)
 	struct ktstr_vc_stats before;
 	struct ktstr_vc_info info;
 
-	walk_status(self->fd, VC_S_ACK);
-	get_stats(self->fd, &before);
-	reg_write(self->fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	reg_write(self->fd, VIRTIO_MMIO_DRIVER_FEATURES, 0x2);
-	assert_counted(self->fd, &before, VC_BAD_FEATURES);
-	get_info(self->fd, &info);
+	vc_walk_status(self->fd, VC_S_ACK);
+	vc_get_stats(self->fd, &before);
+	vc_write32(self->fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	vc_write32(self->fd, VIRTIO_MMIO_DRIVER_FEATURES, 0x2);
+	vc_assert_counted(self->fd, &before, VC_BAD_FEATURES);
+	vc_get_info(self->fd, &info);
 	ASSERT_EQ(0ull, info.driver_features);
 }
 
@@ -1006,12 +1021,12 @@ TEST_F(mmio, features_rejected_after_features_ok)
 	struct ktstr_vc_stats before;
 	struct ktstr_vc_info info;
 
-	negotiate(self->fd, VC_F_VERSION_1);
-	get_stats(self->fd, &before);
-	reg_write(self->fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	reg_write(self->fd, VIRTIO_MMIO_DRIVER_FEATURES, 0xffff);
-	assert_counted(self->fd, &before, VC_BAD_FEATURES);
-	get_info(self->fd, &info);
+	vc_negotiate(self->fd, VC_F_VERSION_1);
+	vc_get_stats(self->fd, &before);
+	vc_write32(self->fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	vc_write32(self->fd, VIRTIO_MMIO_DRIVER_FEATURES, 0xffff);
+	vc_assert_counted(self->fd, &before, VC_BAD_FEATURES);
+	vc_get_info(self->fd, &info);
 	ASSERT_EQ(VC_F_VERSION_1, info.driver_features) {
 		TH_LOG("got %#llx", (unsigned long long)info.driver_features);
 	}
@@ -1022,12 +1037,12 @@ TEST_F(mmio, features_rejected_after_driver_ok)
 	struct ktstr_vc_stats before;
 	struct ktstr_vc_info info;
 
-	init_device(self->fd, VC_DEVICE_FEATURES);
-	get_stats(self->fd, &before);
-	reg_write(self->fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	reg_write(self->fd, VIRTIO_MMIO_DRIVER_FEATURES, 0);
-	assert_counted(self->fd, &before, VC_BAD_FEATURES);
-	get_info(self->fd, &info);
+	vc_init_device(self->fd, VC_DEVICE_FEATURES);
+	vc_get_stats(self->fd, &before);
+	vc_write32(self->fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	vc_write32(self->fd, VIRTIO_MMIO_DRIVER_FEATURES, 0);
+	vc_assert_counted(self->fd, &before, VC_BAD_FEATURES);
+	vc_get_info(self->fd, &info);
 	ASSERT_EQ(VC_DEVICE_FEATURES, info.driver_features) {
 		TH_LOG("got %#llx", (unsigned long long)info.driver_features);
 	}
@@ -1038,24 +1053,24 @@ TEST_F(mmio, features_rejected_after_driver_ok)
  * offered, nor a version-2 driver without VERSION_1.  FEATURES_OK stays
  * clear when read back, which is how the driver learns it.
  */
-static void __assert_features_ok_refused(struct __test_metadata *_metadata,
-					 int line, int fd, __u64 features)
+static void _assert_features_ok_refused(struct __test_metadata *_metadata,
+					int line, int fd, __u64 features)
 {
 	struct ktstr_vc_stats before;
 
-	__walk_status(_metadata, line, fd, VC_S_DRV);
-	ASSERT_EQ(0, vc_write_driver_features(fd, features));
-	__get_stats(_metadata, line, fd, &before);
-	__reg_write(_metadata, line, fd, VIRTIO_MMIO_STATUS, VC_S_FEAT);
-	__assert_rejections(_metadata, line, fd, &before, VC_BAD_FEATURES);
-	ASSERT_EQ(VC_S_DRV, __reg_read(_metadata, line, fd, VIRTIO_MMIO_STATUS)) {
+	_vc_walk_status(_metadata, line, fd, VC_S_DRV);
+	_vc_write_driver_features(_metadata, line, fd, features);
+	_vc_get_stats(_metadata, line, fd, &before);
+	_vc_write32(_metadata, line, fd, VIRTIO_MMIO_STATUS, VC_S_FEAT);
+	_vc_assert_counted(_metadata, line, fd, &before, VC_BAD_FEATURES);
+	ASSERT_EQ(VC_S_DRV, _vc_read32(_metadata, line, fd, VIRTIO_MMIO_STATUS)) {
 		TH_LOG("line %d: FEATURES_OK accepted for features %#llx",
 		       line, (unsigned long long)features);
 	}
 }
 
 #define assert_features_ok_refused(fd, features) \
-	__assert_features_ok_refused(_metadata, __LINE__, fd, features)
+	_assert_features_ok_refused(_metadata, __LINE__, fd, features)
 
 TEST_F(mmio, features_ok_refused_for_feature_never_offered)
 {
@@ -1080,20 +1095,20 @@ TEST_F(mmio, reset_clears_all_state)
 	struct ktstr_vc_stats before;
 	struct ktstr_vc_info info;
 
-	negotiate(self->fd, VC_DEVICE_FEATURES);
-	setup_queue(self->fd, 3, 64, 0x10000, 0x11000, 0x12000);
-	walk_status(self->fd, VC_S_OK);
-	reg_write(self->fd, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-	reg_write(self->fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	reg_write(self->fd, VIRTIO_MMIO_QUEUE_SEL, 99);
+	vc_negotiate(self->fd, VC_DEVICE_FEATURES);
+	vc_setup_queue(self->fd, 3, 64, 0x10000, 0x11000, 0x12000);
+	vc_walk_status(self->fd, VC_S_OK);
+	vc_write32(self->fd, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	vc_write32(self->fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	vc_write32(self->fd, VIRTIO_MMIO_QUEUE_SEL, 99);
 
-	get_stats(self->fd, &before);
-	reg_write(self->fd, VIRTIO_MMIO_STATUS, 0);
-	assert_not_counted(self->fd, &before);
+	vc_get_stats(self->fd, &before);
+	vc_write32(self->fd, VIRTIO_MMIO_STATUS, 0);
+	vc_assert_not_counted(self->fd, &before);
 
-	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_STATUS));
-	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_INTERRUPT_STATUS));
-	get_info(self->fd, &info);
+	ASSERT_EQ(0u, vc_read32(self->fd, VIRTIO_MMIO_STATUS));
+	ASSERT_EQ(0u, vc_read32(self->fd, VIRTIO_MMIO_INTERRUPT_STATUS));
+	vc_get_info(self->fd, &info);
 	ASSERT_EQ(0u, info.device_status);
 	ASSERT_EQ(0ull, info.driver_features) {
 		TH_LOG("reset must clear driver features, got %#llx",
@@ -1101,13 +1116,13 @@ TEST_F(mmio, reset_clears_all_state)
 	}
 	/* DEVICE_FEATURES_SEL is back on page 0. */
 	ASSERT_EQ((__u32)VC_DEVICE_FEATURES,
-		  reg_read(self->fd, VIRTIO_MMIO_DEVICE_FEATURES));
+		  vc_read32(self->fd, VIRTIO_MMIO_DEVICE_FEATURES));
 	/* QUEUE_SEL is back on a real queue. */
-	ASSERT_EQ(VC_QUEUE_MAX, reg_read(self->fd, VIRTIO_MMIO_QUEUE_NUM_MAX));
+	ASSERT_EQ(VC_QUEUE_MAX, vc_read32(self->fd, VIRTIO_MMIO_QUEUE_NUM_MAX));
 	/* DRIVER_FEATURES_SEL is back on page 0. */
-	walk_status(self->fd, VC_S_DRV);
-	reg_write(self->fd, VIRTIO_MMIO_DRIVER_FEATURES, 0x12345678);
-	get_info(self->fd, &info);
+	vc_walk_status(self->fd, VC_S_DRV);
+	vc_write32(self->fd, VIRTIO_MMIO_DRIVER_FEATURES, 0x12345678);
+	vc_get_info(self->fd, &info);
 	ASSERT_EQ(0x12345678ull, info.driver_features) {
 		TH_LOG("a page-0 write after reset, got %#llx",
 		       (unsigned long long)info.driver_features);
@@ -1118,13 +1133,13 @@ TEST_F(mmio, reset_restores_every_queue)
 {
 	__u32 q;
 
-	negotiate(self->fd, VC_DEVICE_FEATURES);
+	vc_negotiate(self->fd, VC_DEVICE_FEATURES);
 	for (q = 0; q < VC_NUM_QUEUES; q++)
-		setup_queue(self->fd, q, 32, 0x100000000ull + q * 0x10000,
-			    0x200000000ull + q * 0x10000,
-			    0x300000000ull + q * 0x10000);
-	walk_status(self->fd, VC_S_OK);
-	reg_write(self->fd, VIRTIO_MMIO_STATUS, 0);
+		vc_setup_queue(self->fd, q, 32, 0x100000000ull + q * 0x10000,
+			       0x200000000ull + q * 0x10000,
+			       0x300000000ull + q * 0x10000);
+	vc_walk_status(self->fd, VC_S_OK);
+	vc_write32(self->fd, VIRTIO_MMIO_STATUS, 0);
 	for (q = 0; q < VC_NUM_QUEUES; q++)
 		assert_queue_reset(self->fd, q);
 }
@@ -1135,16 +1150,16 @@ TEST_F(mmio, notify_before_driver_ok_counted)
 {
 	struct ktstr_vc_stats before;
 
-	get_stats(self->fd, &before);
-	reg_write(self->fd, VIRTIO_MMIO_QUEUE_NOTIFY, KTSTR_VC_Q_PORT0_TX);
-	assert_counted(self->fd, &before, VC_BAD_NOTIFY);
+	vc_get_stats(self->fd, &before);
+	vc_write32(self->fd, VIRTIO_MMIO_QUEUE_NOTIFY, KTSTR_VC_Q_PORT0_TX);
+	vc_assert_counted(self->fd, &before, VC_BAD_NOTIFY);
 
-	negotiate(self->fd, VC_DEVICE_FEATURES);
-	setup_queue(self->fd, KTSTR_VC_Q_PORT0_TX, 64, 0x10000, 0x11000,
-		    0x12000);
-	get_stats(self->fd, &before);
-	reg_write(self->fd, VIRTIO_MMIO_QUEUE_NOTIFY, KTSTR_VC_Q_PORT0_TX);
-	assert_counted(self->fd, &before, VC_BAD_NOTIFY);
+	vc_negotiate(self->fd, VC_DEVICE_FEATURES);
+	vc_setup_queue(self->fd, KTSTR_VC_Q_PORT0_TX, 64, 0x10000, 0x11000,
+		       0x12000);
+	vc_get_stats(self->fd, &before);
+	vc_write32(self->fd, VIRTIO_MMIO_QUEUE_NOTIFY, KTSTR_VC_Q_PORT0_TX);
+	vc_assert_counted(self->fd, &before, VC_BAD_NOTIFY);
 }
 
 TEST_F(mmio, notify_invalid_queue_counted)
@@ -1153,11 +1168,11 @@ TEST_F(mmio, notify_invalid_queue_counted)
 	struct ktstr_vc_stats before;
 	unsigned int i;
 
-	init_device(self->fd, VC_DEVICE_FEATURES);
+	vc_init_device(self->fd, VC_DEVICE_FEATURES);
 	for (i = 0; i < ARRAY_SIZE(queues); i++) {
-		get_stats(self->fd, &before);
-		reg_write(self->fd, VIRTIO_MMIO_QUEUE_NOTIFY, queues[i]);
-		assert_counted(self->fd, &before, VC_BAD_NOTIFY);
+		vc_get_stats(self->fd, &before);
+		vc_write32(self->fd, VIRTIO_MMIO_QUEUE_NOTIFY, queues[i]);
+		vc_assert_counted(self->fd, &before, VC_BAD_NOTIFY);
 	}
 }
 
@@ -1166,11 +1181,11 @@ TEST_F(mmio, notify_multiport_queue_without_f_multiport_counted)
 	struct ktstr_vc_stats before;
 	__u32 q;
 
-	init_device(self->fd, VC_F_VERSION_1);
+	vc_init_device(self->fd, VC_F_VERSION_1);
 	for (q = KTSTR_VC_Q_CTRL_RX; q < VC_NUM_QUEUES; q++) {
-		get_stats(self->fd, &before);
-		reg_write(self->fd, VIRTIO_MMIO_QUEUE_NOTIFY, q);
-		assert_counted(self->fd, &before, VC_BAD_NOTIFY);
+		vc_get_stats(self->fd, &before);
+		vc_write32(self->fd, VIRTIO_MMIO_QUEUE_NOTIFY, q);
+		vc_assert_counted(self->fd, &before, VC_BAD_NOTIFY);
 	}
 }
 

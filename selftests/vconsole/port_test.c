@@ -330,14 +330,12 @@ TEST_F(port, port0_overflow_keeps_newest_and_counts_drops)
 {
 	const size_t total = TX_BUF + TX_BUF / 2;
 	__u64 dropped_before, dropped_after;
-	struct ktstr_vc_stats st;
 	__u8 *got = malloc(TX_BUF);
 	size_t n;
 
 	ASSERT_NE(NULL, got);
 	self->port0 = open_reader(_metadata, 0);
-	ASSERT_EQ(0, ioctl(self->port0, KTSTR_VC_PORT_GET_DROPPED,
-			   &dropped_before));
+	vc_ioctl(self->port0, KTSTR_VC_PORT_GET_DROPPED, &dropped_before);
 	start_all(_metadata, &self->g);
 	ASSERT_EQ(total, stream_tx(&self->g, KTSTR_VC_Q_PORT0_TX, total,
 				   VC_WAIT_MS))
@@ -348,11 +346,9 @@ TEST_F(port, port0_overflow_keeps_newest_and_counts_drops)
 	ASSERT_EQ(TX_BUF, n);
 	ASSERT_EQ(TX_BUF, vc_check_pattern(got, TX_BUF, total - TX_BUF))
 		TH_LOG("port 0 must keep the newest bytes");
-	ASSERT_EQ(0, ioctl(self->port0, KTSTR_VC_PORT_GET_DROPPED,
-			   &dropped_after));
+	vc_ioctl(self->port0, KTSTR_VC_PORT_GET_DROPPED, &dropped_after);
 	ASSERT_EQ(total - TX_BUF, dropped_after - dropped_before);
-	ASSERT_EQ(0, vc_get_stats(self->g.fd, &st));
-	ASSERT_EQ(total - TX_BUF, st.port0_dropped);
+	ASSERT_EQ(total - TX_BUF, vc_stat(self->g.fd, port0_dropped));
 	free(got);
 }
 
@@ -367,7 +363,7 @@ TEST_F(port, reset_drains_pending_tx_without_interrupt)
 	vc_vq_add_buf(&self->g, KTSTR_VC_Q_PORT1_TX,
 		      vc_guest_put(&self->g, msg, sizeof(msg)), sizeof(msg),
 		      false);
-	ASSERT_EQ(0, vc_write32(self->g.fd, VIRTIO_MMIO_STATUS, 0));
+	vc_write32(self->g.fd, VIRTIO_MMIO_STATUS, 0);
 
 	ASSERT_EQ(sizeof(msg),
 		  vc_port_read_all(self->port1, got, sizeof(got), VC_WAIT_MS))
@@ -387,7 +383,7 @@ TEST_F(port, reset_mid_stream_keeps_order)
 	start_all(_metadata, &self->g);
 	ASSERT_EQ(half, stream_tx(&self->g, KTSTR_VC_Q_PORT1_TX, half,
 				  VC_WAIT_MS));
-	ASSERT_EQ(0, vc_write32(self->g.fd, VIRTIO_MMIO_STATUS, 0));
+	vc_write32(self->g.fd, VIRTIO_MMIO_STATUS, 0);
 	/* The guest reboots its driver: fresh rings, same memory. */
 	self->g.brk = KTSTR_VC_NUM_QUEUES * 0x4000;
 	ASSERT_EQ(0, vc_guest_start(&self->g, VC_ALL_QUEUES, VC_NUM,
@@ -430,7 +426,7 @@ static void vmm_streams_until_killed(void *mem, struct ktstr_vc_stats *st)
 			sent += 4096;
 		}
 		vc_kick(&g, vq->index);
-		vc_get_stats(g.fd, st);
+		__vc_get_stats(g.fd, st);
 		usleep(100);
 	}
 }
@@ -520,7 +516,7 @@ TEST_F(port, port_fd_reads_the_session_then_eof)
 	int fd;
 
 	start_all(_metadata, &self->g);
-	fd = vc_get_port_fd(self->g.fd, 1, O_RDONLY | O_CLOEXEC);
+	fd = __vc_get_port_fd(self->g.fd, 1, O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, fd) TH_LOG("GET_PORT_FD: %s", strerror(-fd));
 	drain_port(fd);
 	vc_vq_add_buf(&self->g, KTSTR_VC_Q_PORT1_TX,
@@ -543,9 +539,9 @@ TEST_F(port, port_fd_and_node_share_the_one_reader)
 	start_all(_metadata, &self->g);
 	node = vc_port_open(0, 1, O_RDONLY);
 	ASSERT_LE(0, node);
-	ASSERT_EQ(-EBUSY, vc_get_port_fd(self->g.fd, 1, O_RDONLY));
+	ASSERT_EQ(-EBUSY, __vc_get_port_fd(self->g.fd, 1, O_RDONLY));
 	close(node);
-	fd = vc_get_port_fd(self->g.fd, 1, O_RDONLY);
+	fd = __vc_get_port_fd(self->g.fd, 1, O_RDONLY);
 	ASSERT_LE(0, fd);
 	ASSERT_GT(0, vc_port_open(0, 1, O_RDONLY));
 	ASSERT_EQ(EBUSY, errno);
@@ -563,7 +559,7 @@ TEST_F(port, port_fd_writes_reach_the_guest)
 	int fd;
 
 	start_all(_metadata, &self->g);
-	fd = vc_get_port_fd(self->g.fd, 0, O_WRONLY | O_NONBLOCK);
+	fd = __vc_get_port_fd(self->g.fd, 0, O_WRONLY | O_NONBLOCK);
 	ASSERT_LE(0, fd);
 	vc_vq_add_buf(&self->g, KTSTR_VC_Q_PORT0_RX, gpa, 64, true);
 	ASSERT_EQ((ssize_t)sizeof(msg), write(fd, msg, sizeof(msg)));
@@ -575,13 +571,13 @@ TEST_F(port, port_fd_writes_reach_the_guest)
 
 TEST_F(port, port_fd_bad_arguments_refused)
 {
-	int detached = vc_open();
+	int detached = __vc_open();
 
-	ASSERT_EQ(-EINVAL, vc_get_port_fd(self->g.fd, 2, O_RDONLY));
-	ASSERT_EQ(-EINVAL, vc_get_port_fd(self->g.fd, 1, O_RDONLY | O_APPEND));
-	ASSERT_EQ(-EINVAL, vc_get_port_fd(self->g.fd, 1, O_ACCMODE));
+	ASSERT_EQ(-EINVAL, __vc_get_port_fd(self->g.fd, 2, O_RDONLY));
+	ASSERT_EQ(-EINVAL, __vc_get_port_fd(self->g.fd, 1, O_RDONLY | O_APPEND));
+	ASSERT_EQ(-EINVAL, __vc_get_port_fd(self->g.fd, 1, O_ACCMODE));
 	ASSERT_LE(0, detached);
-	ASSERT_EQ(-ENOTCONN, vc_get_port_fd(detached, 1, O_RDONLY));
+	ASSERT_EQ(-ENOTCONN, __vc_get_port_fd(detached, 1, O_RDONLY));
 	close(detached);
 }
 

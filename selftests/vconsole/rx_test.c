@@ -84,7 +84,7 @@ TEST_F(rx, port0_rx_written_before_driver_ok_delivered_at_driver_ok)
 	host_write(_metadata, self->port0, early, sizeof(early));
 	vc_settle();
 	ASSERT_EQ(0, vc_used_idx(&self->g, KTSTR_VC_Q_PORT0_RX));
-	ASSERT_EQ(0, vc_walk_status(self->g.fd, VC_S_OK));
+	vc_walk_status(self->g.fd, VC_S_OK);
 
 	ASSERT_EQ(0, vc_wait_used(&self->g, KTSTR_VC_Q_PORT0_RX, 1, VC_WAIT_MS))
 		TH_LOG("DRIVER_OK must deliver bytes queued before it");
@@ -109,11 +109,8 @@ TEST_F(rx, drain_port1_pending_rx_empty_pending_is_noop)
 static __u64 discarded_at_reset(struct __test_metadata *_metadata,
 				struct vc_guest *g)
 {
-	struct ktstr_vc_stats st;
-
-	ASSERT_EQ(0, vc_write32(g->fd, VIRTIO_MMIO_STATUS, 0));
-	ASSERT_EQ(0, vc_get_stats(g->fd, &st));
-	return st.rx_discarded;
+	vc_write32(g->fd, VIRTIO_MMIO_STATUS, 0);
+	return vc_stat(g->fd, rx_discarded);
 }
 
 /*
@@ -134,7 +131,7 @@ TEST_F(rx, drain_port1_pending_rx_defers_without_driver_ok)
 	ASSERT_EQ(0, vc_used_idx(&self->g, KTSTR_VC_Q_PORT1_RX));
 	ASSERT_EQ(0, vc_isr(self->g.fd));
 
-	walk_status(self->g.fd, VC_S_OK);
+	vc_walk_status(self->g.fd, VC_S_OK);
 	vc_ctrl_send(&self->g, 1, VIRTIO_CONSOLE_PORT_OPEN, 1);
 	ASSERT_EQ(0, vc_wait_used(&self->g, KTSTR_VC_Q_PORT1_RX, 1, VC_WAIT_MS))
 		TH_LOG("the bytes held back must go at DRIVER_OK and PORT_OPEN");
@@ -192,25 +189,24 @@ TEST_F(rx, drain_port0_pending_rx_defers_without_mem)
 {
 	static const char early[] = "no guest memory yet";
 	struct ktstr_vc_stats st;
-	int fd = open_attached(1);
+	int fd = vc_open_attached(1);
 	__s64 t0;
 
 	/* Slot 1, no memory table: the rings cannot be reached. */
-	ASSERT_EQ(0, vc_negotiate(fd, VC_DEVICE_FEATURES));
-	ASSERT_EQ(0, vc_setup_queue(fd, KTSTR_VC_Q_PORT0_RX, VC_NUM,
-				    VC_GUEST_BASE, VC_GUEST_BASE + 0x1000,
-				    VC_GUEST_BASE + 0x2000));
-	ASSERT_EQ(0, vc_walk_status(fd, VC_S_OK));
+	vc_negotiate(fd, VC_DEVICE_FEATURES);
+	vc_setup_queue(fd, KTSTR_VC_Q_PORT0_RX, VC_NUM,
+		       VC_GUEST_BASE, VC_GUEST_BASE + 0x1000,
+		       VC_GUEST_BASE + 0x2000);
+	vc_walk_status(fd, VC_S_OK);
 	close(self->port0);
 	self->port0 = vc_port_open(1, 0, O_WRONLY | O_NONBLOCK);
 	ASSERT_LE(0, self->port0);
 	host_write(_metadata, self->port0, early, sizeof(early));
-	ASSERT_EQ(0, vc_write32(fd, VIRTIO_MMIO_QUEUE_NOTIFY,
-				KTSTR_VC_Q_PORT0_RX));
+	vc_write32(fd, VIRTIO_MMIO_QUEUE_NOTIFY, KTSTR_VC_Q_PORT0_RX);
 	/* Evidence of the look: the unreachable rings are counted in it. */
 	t0 = vc_now_ms();
 	do {
-		ASSERT_EQ(0, vc_get_stats(fd, &st));
+		vc_get_stats(fd, &st);
 	} while (!st.bad_ring && vc_now_ms() - t0 < VC_WAIT_MS);
 	ASSERT_LE(1, st.bad_ring) TH_LOG("unreachable rings are counted");
 	ASSERT_EQ(0, st.queue[KTSTR_VC_Q_PORT0_RX].chains);
@@ -228,9 +224,9 @@ TEST_F(rx, drain_port1_pending_rx_defers_when_queue_not_ready)
 
 	ASSERT_EQ(0, vc_guest_start(&self->g, VC_ALL_QUEUES, VC_NUM,
 				    VC_DEVICE_FEATURES, false));
-	reg_write(self->g.fd, VIRTIO_MMIO_QUEUE_SEL, KTSTR_VC_Q_PORT1_RX);
-	reg_write(self->g.fd, VIRTIO_MMIO_QUEUE_READY, 0);
-	walk_status(self->g.fd, VC_S_OK);
+	vc_write32(self->g.fd, VIRTIO_MMIO_QUEUE_SEL, KTSTR_VC_Q_PORT1_RX);
+	vc_write32(self->g.fd, VIRTIO_MMIO_QUEUE_READY, 0);
+	vc_walk_status(self->g.fd, VC_S_OK);
 	vc_vq_add_buf(&self->g, KTSTR_VC_Q_PORT1_RX,
 		      vc_guest_alloc(&self->g, 64), 64, true);
 	vc_ctrl_send(&self->g, 1, VIRTIO_CONSOLE_PORT_OPEN, 1);
@@ -285,7 +281,6 @@ TEST_F(rx, drain_port1_pending_rx_torn_write_publishes_head_with_zero_len)
 {
 	__u8 payload[64], got[64];
 	__u64 valid, gpa2;
-	struct ktstr_vc_stats st;
 
 	start_open(_metadata, &self->g);
 	vc_call_count(&self->g);
@@ -300,8 +295,7 @@ TEST_F(rx, drain_port1_pending_rx_torn_write_publishes_head_with_zero_len)
 	vc_settle();
 	ASSERT_EQ(0, vc_call_count(&self->g))
 		TH_LOG("a torn-only run wrote nothing: no call");
-	ASSERT_EQ(0, vc_get_stats(self->g.fd, &st));
-	ASSERT_EQ(1, st.torn_writes);
+	ASSERT_EQ(1, vc_stat(self->g.fd, torn_writes));
 
 	/* The bytes were kept: a good buffer gets all 64, in order. */
 	gpa2 = vc_guest_alloc(&self->g, 64);
@@ -373,7 +367,6 @@ TEST_F(rx, drain_port1_pending_rx_torn_after_success_still_signals)
 /* 100 one-byte chains: 64 per run, the rest in a run of its own. */
 TEST_F(rx, rx_chain_cap_requeues_without_kick)
 {
-	struct ktstr_vc_stats st;
 	__u8 bytes[100];
 	__u64 base = vc_guest_alloc(&self->g, 100);
 	unsigned int i;
@@ -389,8 +382,8 @@ TEST_F(rx, rx_chain_cap_requeues_without_kick)
 				  VC_WAIT_MS))
 		TH_LOG("got %u of 100 chains", vc_used_idx(&self->g, 0));
 	ASSERT_EQ(0, memcmp(bytes, vc_gpa_to_hva(&self->g, base), 100));
-	ASSERT_EQ(0, vc_get_stats(self->g.fd, &st));
-	ASSERT_EQ(1, st.queue[KTSTR_VC_Q_PORT0_RX].weight_stops)
+	ASSERT_EQ(1,
+		  vc_stat(self->g.fd, queue[KTSTR_VC_Q_PORT0_RX].weight_stops))
 		TH_LOG("the first run must stop at 64 chains, with bytes left");
 }
 
@@ -403,15 +396,14 @@ TEST_F(rx, rx_chain_cap_requeues_without_kick)
 TEST_F(rx, reset_of_running_device_discards_queued_host_bytes)
 {
 	static const __u8 wake = KTSTR_VC_WAKE_SHUTDOWN;
-	struct ktstr_vc_stats st;
 	__u64 gpa;
 
 	ASSERT_EQ(0, vc_guest_start(&self->g, VC_ALL_QUEUES, VC_NUM,
 				    VC_DEVICE_FEATURES, true));
 	host_write(_metadata, self->port0, &wake, 1);
-	ASSERT_EQ(0, vc_write32(self->g.fd, VIRTIO_MMIO_STATUS, 0));
-	ASSERT_EQ(0, vc_get_stats(self->g.fd, &st));
-	ASSERT_EQ(1, st.rx_discarded) TH_LOG("the wake byte must be counted");
+	vc_write32(self->g.fd, VIRTIO_MMIO_STATUS, 0);
+	ASSERT_EQ(1, vc_stat(self->g.fd, rx_discarded))
+		TH_LOG("the wake byte must be counted");
 
 	ASSERT_EQ(0, vc_guest_start(&self->g, VC_ALL_QUEUES, VC_NUM,
 				    VC_DEVICE_FEATURES, true));

@@ -86,35 +86,30 @@ struct racer {
 	pthread_t th;
 };
 
-static int ioctl_err(int fd, unsigned long cmd, void *arg)
-{
-	return ioctl(fd, cmd, arg) ? errno : 0;
-}
-
 static int race_kick(struct racer *r)
 {
 	struct ktstr_vc_kick k = { .queue = KTSTR_VC_Q_PORT1_TX, .fd = r->efd };
 
-	return ioctl_err(r->fd, KTSTR_VC_SET_KICK_FD, &k);
+	return -__vc_ioctl(r->fd, KTSTR_VC_SET_KICK_FD, &k);
 }
 
 static int race_call(struct racer *r)
 {
 	struct ktstr_vc_call c = { .fd = r->efd };
 
-	return ioctl_err(r->fd, KTSTR_VC_SET_CALL_FD, &c);
+	return -__vc_ioctl(r->fd, KTSTR_VC_SET_CALL_FD, &c);
 }
 
 static int race_mem(struct racer *r)
 {
-	return ioctl_err(r->fd, KTSTR_VC_SET_MEM_TABLE, r->table);
+	return -__vc_ioctl(r->fd, KTSTR_VC_SET_MEM_TABLE, r->table);
 }
 
 static int race_mmio(struct racer *r)
 {
 	struct ktstr_vc_mmio m = { .offset = VIRTIO_MMIO_STATUS, .len = 4 };
 
-	return ioctl_err(r->fd, KTSTR_VC_MMIO, &m);
+	return -__vc_ioctl(r->fd, KTSTR_VC_MMIO, &m);
 }
 
 static void *racer_fn(void *arg)
@@ -159,10 +154,7 @@ struct one_region {
 
 static __u64 port1_tx_kicks(struct __test_metadata *_metadata, int fd)
 {
-	struct ktstr_vc_stats st;
-
-	ASSERT_EQ(0, vc_get_stats(fd, &st));
-	return st.queue[KTSTR_VC_Q_PORT1_TX].kicks;
+	return vc_stat(fd, queue[KTSTR_VC_Q_PORT1_TX].kicks);
 }
 
 /*
@@ -193,7 +185,7 @@ TEST_F(session, ioctl_racing_detach_in_final_drain_is_enotconn)
 		sched_yield();
 
 	t0 = vc_now_ms();
-	ret = vc_detach(self->g.fd);
+	ret = __vc_detach(self->g.fd);
 	took = vc_now_ms() - t0;
 	__atomic_store_n(&r.detached, true, __ATOMIC_RELEASE);
 	pthread_join(r.th, NULL);
@@ -250,9 +242,9 @@ TEST_F(stall, detach_after_reset_of_stalled_port1_does_not_wait)
 	__s64 t0, took;
 
 	stall_port1(_metadata, &self->g, self->port1);
-	ASSERT_EQ(0, vc_write32(self->g.fd, VIRTIO_MMIO_STATUS, 0));
+	vc_write32(self->g.fd, VIRTIO_MMIO_STATUS, 0);
 	t0 = vc_now_ms();
-	ASSERT_EQ(0, vc_detach(self->g.fd));
+	ASSERT_EQ(0, __vc_detach(self->g.fd));
 	took = vc_now_ms() - t0;
 	ASSERT_LT(took, 500)
 		TH_LOG("DETACH waited %lld ms for a reader no chain needs",
@@ -283,14 +275,14 @@ TEST_F(owner, detach_from_forked_child_is_eperm)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid)
-		_exit(vc_detach(self->g.fd) == -EPERM ? 0 : 1);
+		_exit(__vc_detach(self->g.fd) == -EPERM ? 0 : 1);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	ASSERT_EQ(0, WEXITSTATUS(status))
 		TH_LOG("the child's DETACH was not refused with EPERM");
-	get_info(self->g.fd, &info);
+	vc_get_info(self->g.fd, &info);
 	ASSERT_EQ(0, info.slot) TH_LOG("the owner's session must go on");
-	ASSERT_EQ(0, vc_detach(self->g.fd));
+	ASSERT_EQ(0, __vc_detach(self->g.fd));
 }
 
 /* Is there a kernel log record containing what, from fd onwards? */
@@ -315,7 +307,7 @@ static bool kmsg_has(int fd, const char *what)
  */
 TEST_F(owner, rejection_flood_on_one_slot_leaves_other_slots_lines)
 {
-	int other = open_attached(1);
+	int other = vc_open_attached(1);
 	int kmsg, i;
 	__u32 val;
 
@@ -323,8 +315,8 @@ TEST_F(owner, rejection_flood_on_one_slot_leaves_other_slots_lines)
 	ASSERT_LE(0, kmsg) TH_LOG("/dev/kmsg: %s", strerror(errno));
 	ASSERT_LE(0, lseek(kmsg, 0, SEEK_END));
 	for (i = 0; i < 100; i++)
-		ASSERT_EQ(0, vc_read32(self->g.fd, 0x0f0, &val));
-	ASSERT_EQ(0, vc_read32(other, 0x0e4, &val));
+		ASSERT_EQ(0, __vc_read32(self->g.fd, 0x0f0, &val));
+	ASSERT_EQ(0, __vc_read32(other, 0x0e4, &val));
 	EXPECT_TRUE(kmsg_has(kmsg, "slot 1: read of unknown register 0xe4"))
 		TH_LOG("slot 1's line was silenced by slot 0's flood");
 	close(kmsg);
@@ -492,7 +484,7 @@ TEST_F(owner, worker_runs_in_vmm_cgroup_on_its_cpus_at_its_nice)
 	ASSERT_EQ(0, sched_setaffinity(0, sizeof(cpus), &cpus));
 	ASSERT_EQ(0, setpriority(PRIO_PROCESS, 0, 7));
 
-	fd = open_attached(3);
+	fd = vc_open_attached(3);
 	snprintf(comm, sizeof(comm), "ktstr-vc%u", 3);
 	worker = find_thread(comm);
 	ASSERT_LT(0, worker) TH_LOG("no thread named %s", comm);

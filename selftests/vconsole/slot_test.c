@@ -33,25 +33,25 @@ static const struct {
 	{ KTSTR_VC_GET_PORT_FD,	"KTSTR_VC_GET_PORT_FD",	false },
 };
 
-static __u32 __nr_slots(struct __test_metadata *_metadata, int fd)
+static __u32 _nr_slots(struct __test_metadata *_metadata, int fd)
 {
 	struct ktstr_vc_info info;
 
-	__get_info(_metadata, __LINE__, fd, &info);
+	_vc_get_info(_metadata, __LINE__, fd, &info);
 	return info.nr_slots;
 }
 
-#define nr_slots(fd)	__nr_slots(_metadata, fd)
+#define nr_slots(fd)	_nr_slots(_metadata, fd)
 
-static __u32 __slot_of(struct __test_metadata *_metadata, int fd)
+static __u32 _slot_of(struct __test_metadata *_metadata, int fd)
 {
 	struct ktstr_vc_info info;
 
-	__get_info(_metadata, __LINE__, fd, &info);
+	_vc_get_info(_metadata, __LINE__, fd, &info);
 	return info.slot;
 }
 
-#define slot_of(fd)	__slot_of(_metadata, fd)
+#define slot_of(fd)	_slot_of(_metadata, fd)
 
 /* Send one KTSTR_VC_MMIO as given; 0 or -errno. */
 static int mmio_raw(int fd, __u32 offset, __u32 len, __u32 flags,
@@ -65,7 +65,7 @@ static int mmio_raw(int fd, __u32 offset, __u32 len, __u32 flags,
 		.data = { data0 },
 	};
 
-	return vc_mmio(fd, &m);
+	return __vc_mmio(fd, &m);
 }
 
 FIXTURE(slot) {
@@ -75,7 +75,7 @@ FIXTURE(slot) {
 FIXTURE_SETUP(slot)
 {
 	self->fd = -1;
-	self->fd = open_attached(0);
+	self->fd = vc_open_attached(0);
 }
 
 FIXTURE_TEARDOWN(slot)
@@ -91,7 +91,7 @@ TEST_F(slot, get_info_reports_abi_and_geometry)
 	struct ktstr_vc_info info;
 
 	memset(&info, 0xaa, sizeof(info));
-	get_info(self->fd, &info);
+	vc_get_info(self->fd, &info);
 	ASSERT_EQ((__u32)KTSTR_VC_ABI_VERSION, info.abi_version);
 	ASSERT_LE(1u, info.nr_slots);
 	ASSERT_GE((__u32)KTSTR_VC_MAX_SLOTS, info.nr_slots);
@@ -129,9 +129,9 @@ TEST_F(slot, get_info_reports_attached_slot)
 TEST_F(slot, get_info_reports_slot_none_when_detached)
 {
 	struct ktstr_vc_info info;
-	int fd2 = open_detached();
+	int fd2 = vc_open();
 
-	get_info(fd2, &info);
+	vc_get_info(fd2, &info);
 	ASSERT_EQ(KTSTR_VC_SLOT_NONE, info.slot);
 	ASSERT_EQ((__u32)KTSTR_VC_ABI_VERSION, info.abi_version);
 	ASSERT_EQ(VC_DEVICE_FEATURES, info.device_features);
@@ -141,11 +141,11 @@ TEST_F(slot, get_info_reports_slot_none_when_detached)
 TEST_F(slot, get_stats_starts_at_zero_when_detached)
 {
 	struct ktstr_vc_stats stats, zero;
-	int fd2 = open_detached();
+	int fd2 = vc_open();
 
 	memset(&stats, 0xaa, sizeof(stats));
 	memset(&zero, 0, sizeof(zero));
-	get_stats(fd2, &stats);
+	vc_get_stats(fd2, &stats);
 	ASSERT_EQ(0, memcmp(&zero, &stats, sizeof(stats))) {
 		TH_LOG("a new instance must report all-zero statistics");
 	}
@@ -156,17 +156,17 @@ TEST_F(slot, get_stats_starts_at_zero_when_detached)
 
 TEST_F(slot, attach_twice_fails_eisconn)
 {
-	ASSERT_EQ(-EISCONN, vc_attach(self->fd, 0, 0));
+	ASSERT_EQ(-EISCONN, __vc_attach(self->fd, 0, 0));
 	if (nr_slots(self->fd) > 1)
-		ASSERT_EQ(-EISCONN, vc_attach(self->fd, 1, 0));
+		ASSERT_EQ(-EISCONN, __vc_attach(self->fd, 1, 0));
 	ASSERT_EQ(0u, slot_of(self->fd));
 }
 
 TEST_F(slot, attach_taken_slot_fails_ebusy)
 {
-	int fd2 = open_detached();
+	int fd2 = vc_open();
 
-	ASSERT_EQ(-EBUSY, vc_attach(fd2, 0, 0));
+	ASSERT_EQ(-EBUSY, __vc_attach(fd2, 0, 0));
 	ASSERT_EQ(KTSTR_VC_SLOT_NONE, slot_of(fd2));
 	ASSERT_EQ(0u, slot_of(self->fd));
 	close(fd2);
@@ -178,8 +178,8 @@ TEST_F(slot, attach_free_slot_while_other_held_succeeds)
 
 	if (nr_slots(self->fd) < 2)
 		SKIP(return, "needs a second slot");
-	fd2 = open_detached();
-	ASSERT_EQ(0, vc_attach(fd2, 1, 0));
+	fd2 = vc_open();
+	ASSERT_EQ(0, __vc_attach(fd2, 1, 0));
 	ASSERT_EQ(1u, slot_of(fd2));
 	ASSERT_EQ(0u, slot_of(self->fd));
 	close(fd2);
@@ -187,13 +187,13 @@ TEST_F(slot, attach_free_slot_while_other_held_succeeds)
 
 TEST_F(slot, attach_after_owner_detaches_succeeds)
 {
-	int fd2 = open_detached();
+	int fd2 = vc_open();
 
-	ASSERT_EQ(-EBUSY, vc_attach(fd2, 0, 0));
-	ASSERT_EQ(0, vc_detach(self->fd));
-	ASSERT_EQ(0, vc_attach(fd2, 0, 0));
+	ASSERT_EQ(-EBUSY, __vc_attach(fd2, 0, 0));
+	ASSERT_EQ(0, __vc_detach(self->fd));
+	ASSERT_EQ(0, __vc_attach(fd2, 0, 0));
 	ASSERT_EQ(0u, slot_of(fd2));
-	ASSERT_EQ(-EBUSY, vc_attach(self->fd, 0, 0)) {
+	ASSERT_EQ(-EBUSY, __vc_attach(self->fd, 0, 0)) {
 		TH_LOG("the old owner must not get its slot back");
 	}
 	close(fd2);
@@ -201,12 +201,12 @@ TEST_F(slot, attach_after_owner_detaches_succeeds)
 
 TEST_F(slot, attach_after_owner_closes_succeeds)
 {
-	int fd2 = open_detached();
+	int fd2 = vc_open();
 
-	ASSERT_EQ(-EBUSY, vc_attach(fd2, 0, 0));
+	ASSERT_EQ(-EBUSY, __vc_attach(fd2, 0, 0));
 	ASSERT_EQ(0, close(self->fd));
 	self->fd = -1;
-	ASSERT_EQ(0, vc_attach(fd2, 0, 0)) {
+	ASSERT_EQ(0, __vc_attach(fd2, 0, 0)) {
 		TH_LOG("closing the owner must free the slot");
 	}
 	ASSERT_EQ(0u, slot_of(fd2));
@@ -216,15 +216,15 @@ TEST_F(slot, attach_after_owner_closes_succeeds)
 /* A runner starting many VMs need not pick slots: ANY takes the lowest. */
 TEST_F(slot, attach_any_takes_lowest_free_slot_and_reports_it)
 {
-	int fd1 = open_detached(), fd2 = open_detached();
+	int fd1 = vc_open(), fd2 = vc_open();
 	__u32 got = KTSTR_VC_SLOT_NONE;
 
 	/* The fixture holds slot 0. */
-	ASSERT_EQ(0, vc_attach_any(fd1, &got));
+	ASSERT_EQ(0, __vc_attach_any(fd1, &got));
 	ASSERT_EQ(1u, got);
 	ASSERT_EQ(1u, slot_of(fd1));
-	ASSERT_EQ(0, vc_detach(self->fd));
-	ASSERT_EQ(0, vc_attach_any(fd2, &got));
+	ASSERT_EQ(0, __vc_detach(self->fd));
+	ASSERT_EQ(0, __vc_attach_any(fd2, &got));
 	ASSERT_EQ(0u, got) TH_LOG("slot 0 was freed: it is the lowest");
 	ASSERT_EQ(0u, slot_of(fd2));
 	close(fd1);
@@ -234,15 +234,15 @@ TEST_F(slot, attach_any_takes_lowest_free_slot_and_reports_it)
 TEST_F(slot, attach_any_with_every_slot_taken_fails_ebusy)
 {
 	__u32 n = nr_slots(self->fd), i, got;
-	int fds[KTSTR_VC_MAX_SLOTS], extra = open_detached();
+	int fds[KTSTR_VC_MAX_SLOTS], extra = vc_open();
 
 	for (i = 1; i < n; i++) {
-		fds[i] = open_detached();
-		ASSERT_EQ(0, vc_attach_any(fds[i], &got));
+		fds[i] = vc_open();
+		ASSERT_EQ(0, __vc_attach_any(fds[i], &got));
 		ASSERT_EQ(i, got);
 	}
 	got = 1234;
-	ASSERT_EQ(-EBUSY, vc_attach_any(extra, &got));
+	ASSERT_EQ(-EBUSY, __vc_attach_any(extra, &got));
 	ASSERT_EQ(1234u, got) TH_LOG("a failed ATTACH writes nothing back");
 	ASSERT_EQ(KTSTR_VC_SLOT_NONE, slot_of(extra));
 	for (i = 1; i < n; i++)
@@ -255,11 +255,11 @@ TEST_F(slot, attach_out_of_range_fails_einval)
 	__u32 nr = nr_slots(self->fd);
 	const __u32 slots[] = { nr, nr + 1, KTSTR_VC_MAX_SLOTS, 1000,
 				   KTSTR_VC_SLOT_NONE };
-	int fd2 = open_detached();
+	int fd2 = vc_open();
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(slots); i++) {
-		ASSERT_EQ(-EINVAL, vc_attach(fd2, slots[i], 0)) {
+		ASSERT_EQ(-EINVAL, __vc_attach(fd2, slots[i], 0)) {
 			TH_LOG("slot %u of %u", slots[i], nr);
 		}
 		ASSERT_EQ(KTSTR_VC_SLOT_NONE, slot_of(fd2));
@@ -275,14 +275,14 @@ TEST_F(slot, attach_nonzero_flags_fails_einval)
 
 	if (nr_slots(self->fd) < 2)
 		SKIP(return, "needs a second slot");
-	fd2 = open_detached();
+	fd2 = vc_open();
 	for (i = 0; i < ARRAY_SIZE(flags); i++) {
-		ASSERT_EQ(-EINVAL, vc_attach(fd2, 1, flags[i])) {
+		ASSERT_EQ(-EINVAL, __vc_attach(fd2, 1, flags[i])) {
 			TH_LOG("flags %#x", flags[i]);
 		}
 		ASSERT_EQ(KTSTR_VC_SLOT_NONE, slot_of(fd2));
 	}
-	ASSERT_EQ(0, vc_attach(fd2, 1, 0)) {
+	ASSERT_EQ(0, __vc_attach(fd2, 1, 0)) {
 		TH_LOG("the refused attaches must have left slot 1 free");
 	}
 	close(fd2);
@@ -292,17 +292,17 @@ TEST_F(slot, attach_nonzero_flags_fails_einval)
 
 TEST_F(slot, detach_reports_slot_none)
 {
-	ASSERT_EQ(0, vc_detach(self->fd));
+	ASSERT_EQ(0, __vc_detach(self->fd));
 	ASSERT_EQ(KTSTR_VC_SLOT_NONE, slot_of(self->fd));
 }
 
 TEST_F(slot, detach_when_detached_fails_enotconn)
 {
-	int fd2 = open_detached();
+	int fd2 = vc_open();
 
-	ASSERT_EQ(-ENOTCONN, vc_detach(fd2));
-	ASSERT_EQ(0, vc_detach(self->fd));
-	ASSERT_EQ(-ENOTCONN, vc_detach(self->fd));
+	ASSERT_EQ(-ENOTCONN, __vc_detach(fd2));
+	ASSERT_EQ(0, __vc_detach(self->fd));
+	ASSERT_EQ(-ENOTCONN, __vc_detach(self->fd));
 	close(fd2);
 }
 
@@ -311,15 +311,15 @@ TEST_F(slot, detach_resets_device_state)
 	struct ktstr_vc_info info;
 	struct vc_queue_regs r;
 
-	init_device(self->fd, VC_DEVICE_FEATURES);
-	ASSERT_EQ(0, vc_detach(self->fd));
-	ASSERT_EQ(0, vc_attach(self->fd, 0, 0));
+	vc_init_device(self->fd, VC_DEVICE_FEATURES);
+	ASSERT_EQ(0, __vc_detach(self->fd));
+	ASSERT_EQ(0, __vc_attach(self->fd, 0, 0));
 
-	get_info(self->fd, &info);
+	vc_get_info(self->fd, &info);
 	ASSERT_EQ(0u, info.device_status);
 	ASSERT_EQ(0ull, info.driver_features);
-	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_STATUS));
-	read_queue(self->fd, 0, &r);
+	ASSERT_EQ(0u, vc_read32(self->fd, VIRTIO_MMIO_STATUS));
+	vc_read_queue(self->fd, 0, &r);
 	ASSERT_EQ(VC_QUEUE_MAX, r.num);
 	ASSERT_EQ(0u, r.ready);
 }
@@ -328,8 +328,8 @@ TEST_F(slot, detached_instance_can_attach_another_slot)
 {
 	if (nr_slots(self->fd) < 2)
 		SKIP(return, "needs a second slot");
-	ASSERT_EQ(0, vc_detach(self->fd));
-	ASSERT_EQ(0, vc_attach(self->fd, 1, 0));
+	ASSERT_EQ(0, __vc_detach(self->fd));
+	ASSERT_EQ(0, __vc_attach(self->fd, 1, 0));
 	ASSERT_EQ(1u, slot_of(self->fd));
 }
 
@@ -339,12 +339,12 @@ TEST_F(slot, instances_have_independent_register_files)
 
 	if (nr_slots(self->fd) < 2)
 		SKIP(return, "needs a second slot");
-	fd2 = open_attached(1);
-	walk_status(self->fd, VC_S_DRV);
-	ASSERT_EQ(0u, reg_read(fd2, VIRTIO_MMIO_STATUS));
-	walk_status(fd2, VC_S_ACK);
-	ASSERT_EQ(VC_S_DRV, reg_read(self->fd, VIRTIO_MMIO_STATUS));
-	ASSERT_EQ(VC_S_ACK, reg_read(fd2, VIRTIO_MMIO_STATUS));
+	fd2 = vc_open_attached(1);
+	vc_walk_status(self->fd, VC_S_DRV);
+	ASSERT_EQ(0u, vc_read32(fd2, VIRTIO_MMIO_STATUS));
+	vc_walk_status(fd2, VC_S_ACK);
+	ASSERT_EQ(VC_S_DRV, vc_read32(self->fd, VIRTIO_MMIO_STATUS));
+	ASSERT_EQ(VC_S_ACK, vc_read32(fd2, VIRTIO_MMIO_STATUS));
 	close(fd2);
 }
 
@@ -352,13 +352,13 @@ TEST_F(slot, instances_have_independent_register_files)
 
 TEST_F(slot, mmio_when_detached_fails_enotconn)
 {
-	int fd2 = open_detached();
+	int fd2 = vc_open();
 	__u32 val;
 
-	ASSERT_EQ(-ENOTCONN, vc_read32(fd2, VIRTIO_MMIO_MAGIC_VALUE, &val));
-	ASSERT_EQ(-ENOTCONN, vc_write32(fd2, VIRTIO_MMIO_STATUS, VC_S_ACK));
-	ASSERT_EQ(0, vc_detach(self->fd));
-	ASSERT_EQ(-ENOTCONN, vc_read32(self->fd, VIRTIO_MMIO_MAGIC_VALUE, &val));
+	ASSERT_EQ(-ENOTCONN, __vc_read32(fd2, VIRTIO_MMIO_MAGIC_VALUE, &val));
+	ASSERT_EQ(-ENOTCONN, __vc_write32(fd2, VIRTIO_MMIO_STATUS, VC_S_ACK));
+	ASSERT_EQ(0, __vc_detach(self->fd));
+	ASSERT_EQ(-ENOTCONN, __vc_read32(self->fd, VIRTIO_MMIO_MAGIC_VALUE, &val));
 	close(fd2);
 }
 
@@ -367,7 +367,7 @@ TEST_F(slot, mmio_len_zero_fails_einval)
 	ASSERT_EQ(-EINVAL, mmio_raw(self->fd, VIRTIO_MMIO_MAGIC_VALUE, 0, 0, 0, 0));
 	ASSERT_EQ(-EINVAL, mmio_raw(self->fd, VIRTIO_MMIO_STATUS, 0,
 				    KTSTR_VC_MMIO_WRITE, 0, VC_S_ACK));
-	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_STATUS));
+	ASSERT_EQ(0u, vc_read32(self->fd, VIRTIO_MMIO_STATUS));
 }
 
 TEST_F(slot, mmio_len_over_8_fails_einval)
@@ -426,7 +426,7 @@ TEST_F(slot, mmio_last_bytes_of_window_accepted)
 			TH_LOG("%u-byte read at %#x", edge[i].len, edge[i].offset);
 		}
 	}
-	ASSERT_EQ(0u, reg_read(self->fd, 0xffc));
+	ASSERT_EQ(0u, vc_read32(self->fd, 0xffc));
 }
 
 TEST_F(slot, mmio_unknown_flags_fails_einval)
@@ -442,7 +442,7 @@ TEST_F(slot, mmio_unknown_flags_fails_einval)
 			TH_LOG("flags %#x", flags[i]);
 		}
 	}
-	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_STATUS)) {
+	ASSERT_EQ(0u, vc_read32(self->fd, VIRTIO_MMIO_STATUS)) {
 		TH_LOG("a refused access must not reach the register file");
 	}
 }
@@ -463,7 +463,7 @@ TEST_F(slot, mmio_nonzero_padding_fails_einval)
 			TH_LOG("write with padding %#x", padding[i]);
 		}
 	}
-	ASSERT_EQ(0u, reg_read(self->fd, VIRTIO_MMIO_STATUS)) {
+	ASSERT_EQ(0u, vc_read32(self->fd, VIRTIO_MMIO_STATUS)) {
 		TH_LOG("a refused access must not reach the register file");
 	}
 }
@@ -472,12 +472,12 @@ TEST_F(slot, refused_mmio_is_not_counted_as_guest_action)
 {
 	struct ktstr_vc_stats before;
 
-	get_stats(self->fd, &before);
+	vc_get_stats(self->fd, &before);
 	ASSERT_EQ(-EINVAL, mmio_raw(self->fd, VIRTIO_MMIO_STATUS, 0,
 				    KTSTR_VC_MMIO_WRITE, 0, 0));
 	ASSERT_EQ(-EINVAL, mmio_raw(self->fd, 0x1000, 4, 0, 0, 0));
 	ASSERT_EQ(-EINVAL, mmio_raw(self->fd, VIRTIO_MMIO_STATUS, 4, 2, 0, 0));
-	assert_not_counted(self->fd, &before);
+	vc_assert_not_counted(self->fd, &before);
 }
 
 /* ioctl numbers and pointers */
@@ -493,14 +493,14 @@ TEST_F(slot, unknown_ioctl_fails_enotty)
 	};
 	struct ktstr_vc_stats buf;
 	unsigned int i;
-	int fd2 = open_detached();
+	int fd2 = vc_open();
 
 	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
 		memset(&buf, 0, sizeof(buf));
-		ASSERT_EQ(ENOTTY, ioctl_errno(self->fd, cmds[i], &buf)) {
+		ASSERT_EQ(-ENOTTY, __vc_ioctl(self->fd, cmds[i], (void *)&buf)) {
 			TH_LOG("ioctl %#lx on an attached instance", cmds[i]);
 		}
-		ASSERT_EQ(ENOTTY, ioctl_errno(fd2, cmds[i], &buf)) {
+		ASSERT_EQ(-ENOTTY, __vc_ioctl(fd2, cmds[i], (void *)&buf)) {
 			TH_LOG("ioctl %#lx on a detached instance", cmds[i]);
 		}
 	}
@@ -509,18 +509,18 @@ TEST_F(slot, unknown_ioctl_fails_enotty)
 
 TEST_F(slot, bad_pointer_fails_efault)
 {
-	int fd2 = open_detached();
+	int fd2 = vc_open();
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(struct_ioctls); i++) {
-		ASSERT_EQ(EFAULT, ioctl_errno(self->fd, struct_ioctls[i].cmd,
+		ASSERT_EQ(-EFAULT, __vc_ioctl(self->fd, struct_ioctls[i].cmd,
 					      (void *)1)) {
 			TH_LOG("%s((void *)1) on an attached instance",
 			       struct_ioctls[i].name);
 		}
 		if (!struct_ioctls[i].detached)
 			continue;
-		ASSERT_EQ(EFAULT, ioctl_errno(fd2, struct_ioctls[i].cmd,
+		ASSERT_EQ(-EFAULT, __vc_ioctl(fd2, struct_ioctls[i].cmd,
 					      (void *)1)) {
 			TH_LOG("%s((void *)1) on a detached instance",
 			       struct_ioctls[i].name);
@@ -533,18 +533,18 @@ TEST_F(slot, bad_pointer_fails_efault)
 
 TEST_F(slot, null_pointer_fails_efault)
 {
-	int fd2 = open_detached();
+	int fd2 = vc_open();
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(struct_ioctls); i++) {
-		ASSERT_EQ(EFAULT, ioctl_errno(self->fd, struct_ioctls[i].cmd,
+		ASSERT_EQ(-EFAULT, __vc_ioctl(self->fd, struct_ioctls[i].cmd,
 					      NULL)) {
 			TH_LOG("%s(NULL) on an attached instance",
 			       struct_ioctls[i].name);
 		}
 		if (!struct_ioctls[i].detached)
 			continue;
-		ASSERT_EQ(EFAULT, ioctl_errno(fd2, struct_ioctls[i].cmd,
+		ASSERT_EQ(-EFAULT, __vc_ioctl(fd2, struct_ioctls[i].cmd,
 					      NULL)) {
 			TH_LOG("%s(NULL) on a detached instance",
 			       struct_ioctls[i].name);
@@ -568,11 +568,11 @@ TEST_F(slot, output_to_readonly_memory_fails_efault)
 	m->len = 4;
 	ASSERT_EQ(0, mprotect(p, page, PROT_READ));
 
-	ASSERT_EQ(EFAULT, ioctl_errno(self->fd, KTSTR_VC_MMIO, p)) {
+	ASSERT_EQ(-EFAULT, __vc_ioctl(self->fd, KTSTR_VC_MMIO, p)) {
 		TH_LOG("KTSTR_VC_MMIO read into read-only memory");
 	}
-	ASSERT_EQ(EFAULT, ioctl_errno(self->fd, KTSTR_VC_GET_INFO, p));
-	ASSERT_EQ(EFAULT, ioctl_errno(self->fd, KTSTR_VC_GET_STATS, p));
+	ASSERT_EQ(-EFAULT, __vc_ioctl(self->fd, KTSTR_VC_GET_INFO, p));
+	ASSERT_EQ(-EFAULT, __vc_ioctl(self->fd, KTSTR_VC_GET_STATS, p));
 	munmap(p, page);
 }
 
@@ -581,16 +581,16 @@ TEST_F(slot, attach_reporting_into_readonly_memory_fails_efault_holds_nothing)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	struct ktstr_vc_attach *a;
-	int fd2 = open_detached(), fd3 = open_detached();
+	int fd2 = vc_open(), fd3 = vc_open();
 
 	a = mmap(NULL, page, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, a);
 	a->slot = KTSTR_VC_SLOT_ANY;
 	ASSERT_EQ(0, mprotect(a, page, PROT_READ));
-	ASSERT_EQ(EFAULT, ioctl_errno(fd2, KTSTR_VC_ATTACH, a));
+	ASSERT_EQ(-EFAULT, __vc_ioctl(fd2, KTSTR_VC_ATTACH, a));
 	ASSERT_EQ(KTSTR_VC_SLOT_NONE, slot_of(fd2));
-	ASSERT_EQ(0, vc_attach(fd3, 1, 0))
+	ASSERT_EQ(0, __vc_attach(fd3, 1, 0))
 		TH_LOG("the slot the failed ATTACH picked must be free again");
 	munmap(a, page);
 	close(fd2);
@@ -607,23 +607,23 @@ TEST_F(slot, set_mem_table_bad_args_fail)
 	} arg;
 
 	memset(&arg, 0, sizeof(arg));
-	ASSERT_NE(0, ioctl_errno(self->fd, KTSTR_VC_SET_MEM_TABLE, &arg)) {
+	ASSERT_NE(0, __vc_ioctl(self->fd, KTSTR_VC_SET_MEM_TABLE, (void *)&arg)) {
 		TH_LOG("an empty memory table must be refused");
 	}
 	arg.t.nregions = 1;
 	arg.t.padding = 1;
 	arg.r[0].size = 0x1000;
-	ASSERT_NE(0, ioctl_errno(self->fd, KTSTR_VC_SET_MEM_TABLE, &arg)) {
+	ASSERT_NE(0, __vc_ioctl(self->fd, KTSTR_VC_SET_MEM_TABLE, (void *)&arg)) {
 		TH_LOG("non-zero padding must be refused");
 	}
 	arg.t.nregions = KTSTR_VC_MAX_MEM_REGIONS + 1;
 	arg.t.padding = 0;
-	ASSERT_NE(0, ioctl_errno(self->fd, KTSTR_VC_SET_MEM_TABLE, &arg)) {
+	ASSERT_NE(0, __vc_ioctl(self->fd, KTSTR_VC_SET_MEM_TABLE, (void *)&arg)) {
 		TH_LOG("more than %d regions must be refused",
 		       KTSTR_VC_MAX_MEM_REGIONS);
 	}
-	ASSERT_NE(0, ioctl_errno(self->fd, KTSTR_VC_SET_MEM_TABLE, NULL));
-	ASSERT_NE(0, ioctl_errno(self->fd, KTSTR_VC_SET_MEM_TABLE, (void *)1));
+	ASSERT_NE(0, __vc_ioctl(self->fd, KTSTR_VC_SET_MEM_TABLE, NULL));
+	ASSERT_NE(0, __vc_ioctl(self->fd, KTSTR_VC_SET_MEM_TABLE, (void *)1));
 }
 
 TEST_F(slot, set_kick_fd_bad_args_fail)
@@ -633,20 +633,20 @@ TEST_F(slot, set_kick_fd_bad_args_fail)
 
 	ASSERT_LE(0, closed);
 	ASSERT_EQ(0, close(closed));
-	ASSERT_NE(0, ioctl_errno(self->fd, KTSTR_VC_SET_KICK_FD, &kick)) {
+	ASSERT_NE(0, __vc_ioctl(self->fd, KTSTR_VC_SET_KICK_FD, &kick)) {
 		TH_LOG("queue %u does not exist", kick.queue);
 	}
 	kick.queue = 0;
 	kick.fd = closed;
-	ASSERT_NE(0, ioctl_errno(self->fd, KTSTR_VC_SET_KICK_FD, &kick)) {
+	ASSERT_NE(0, __vc_ioctl(self->fd, KTSTR_VC_SET_KICK_FD, &kick)) {
 		TH_LOG("fd %d is not open", closed);
 	}
 	kick.fd = self->fd;
-	ASSERT_NE(0, ioctl_errno(self->fd, KTSTR_VC_SET_KICK_FD, &kick)) {
+	ASSERT_NE(0, __vc_ioctl(self->fd, KTSTR_VC_SET_KICK_FD, &kick)) {
 		TH_LOG("the control device is not an eventfd");
 	}
-	ASSERT_NE(0, ioctl_errno(self->fd, KTSTR_VC_SET_KICK_FD, NULL));
-	ASSERT_NE(0, ioctl_errno(self->fd, KTSTR_VC_SET_KICK_FD, (void *)1));
+	ASSERT_NE(0, __vc_ioctl(self->fd, KTSTR_VC_SET_KICK_FD, NULL));
+	ASSERT_NE(0, __vc_ioctl(self->fd, KTSTR_VC_SET_KICK_FD, (void *)1));
 }
 
 TEST_F(slot, set_call_fd_bad_args_fail)
@@ -658,24 +658,24 @@ TEST_F(slot, set_call_fd_bad_args_fail)
 	ASSERT_LE(0, efd);
 	ASSERT_LE(0, closed);
 	ASSERT_EQ(0, close(closed));
-	ASSERT_NE(0, ioctl_errno(self->fd, KTSTR_VC_SET_CALL_FD, &call)) {
+	ASSERT_NE(0, __vc_ioctl(self->fd, KTSTR_VC_SET_CALL_FD, &call)) {
 		TH_LOG("non-zero padding must be refused");
 	}
 	call.fd = efd;
-	ASSERT_NE(0, ioctl_errno(self->fd, KTSTR_VC_SET_CALL_FD, &call)) {
+	ASSERT_NE(0, __vc_ioctl(self->fd, KTSTR_VC_SET_CALL_FD, &call)) {
 		TH_LOG("non-zero padding must be refused with a valid eventfd");
 	}
 	call.padding = 0;
 	call.fd = closed;
-	ASSERT_NE(0, ioctl_errno(self->fd, KTSTR_VC_SET_CALL_FD, &call)) {
+	ASSERT_NE(0, __vc_ioctl(self->fd, KTSTR_VC_SET_CALL_FD, &call)) {
 		TH_LOG("fd %d is not open", closed);
 	}
 	call.fd = self->fd;
-	ASSERT_NE(0, ioctl_errno(self->fd, KTSTR_VC_SET_CALL_FD, &call)) {
+	ASSERT_NE(0, __vc_ioctl(self->fd, KTSTR_VC_SET_CALL_FD, &call)) {
 		TH_LOG("the control device is not an eventfd");
 	}
-	ASSERT_NE(0, ioctl_errno(self->fd, KTSTR_VC_SET_CALL_FD, NULL));
-	ASSERT_NE(0, ioctl_errno(self->fd, KTSTR_VC_SET_CALL_FD, (void *)1));
+	ASSERT_NE(0, __vc_ioctl(self->fd, KTSTR_VC_SET_CALL_FD, NULL));
+	ASSERT_NE(0, __vc_ioctl(self->fd, KTSTR_VC_SET_CALL_FD, (void *)1));
 	close(efd);
 }
 

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -56,10 +55,10 @@ int vc_guest_init_at(struct vc_guest *g, unsigned int slot, void *mem)
 	g->size = VC_GUEST_SIZE;
 	g->brk = KTSTR_VC_NUM_QUEUES * VC_RING_AREA;
 
-	g->fd = vc_open();
+	g->fd = __vc_open();
 	if (g->fd < 0)
 		return g->fd;
-	ret = vc_attach(g->fd, slot, 0);
+	ret = __vc_attach(g->fd, slot, 0);
 	if (ret)
 		return ret;
 
@@ -67,16 +66,15 @@ int vc_guest_init_at(struct vc_guest *g, unsigned int slot, void *mem)
 	table.region.guest_phys_addr = VC_GUEST_BASE;
 	table.region.size = VC_GUEST_SIZE;
 	table.region.userspace_addr = (uintptr_t)g->mem;
-	if (ioctl(g->fd, KTSTR_VC_SET_MEM_TABLE, &table))
-		return -errno;
+	ret = __vc_ioctl(g->fd, KTSTR_VC_SET_MEM_TABLE, (void *)&table);
+	if (ret)
+		return ret;
 
 	g->call_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (g->call_fd < 0)
 		return -errno;
 	call.fd = g->call_fd;
-	if (ioctl(g->fd, KTSTR_VC_SET_CALL_FD, &call))
-		return -errno;
-	return 0;
+	return __vc_ioctl(g->fd, KTSTR_VC_SET_CALL_FD, &call);
 }
 
 void vc_guest_fini(struct vc_guest *g)
@@ -149,25 +147,26 @@ int vc_guest_start(struct vc_guest *g, unsigned int mask, unsigned int num,
 	unsigned int q;
 	int ret;
 
-	ret = vc_negotiate(g->fd, features);
+	ret = __vc_negotiate(g->fd, features);
 	if (ret)
 		return ret;
 	for (q = 0; q < KTSTR_VC_NUM_QUEUES; q++) {
 		if (!(mask & VC_Q(q)))
 			continue;
 		vc_vq_place(g, q, num);
-		ret = vc_setup_queue(g->fd, q, num, g->vq[q].desc_gpa,
-				     g->vq[q].avail_gpa, g->vq[q].used_gpa);
+		ret = __vc_setup_queue(g->fd, q, num, g->vq[q].desc_gpa,
+				       g->vq[q].avail_gpa, g->vq[q].used_gpa);
 		if (ret)
 			return ret;
 	}
-	return driver_ok ? vc_walk_status(g->fd, VC_S_OK) : 0;
+	return driver_ok ? __vc_walk_status(g->fd, VC_S_OK) : 0;
 }
 
 int vc_guest_use_kick_fds(struct vc_guest *g, unsigned int mask)
 {
 	struct ktstr_vc_kick kick;
 	unsigned int q;
+	int ret;
 
 	for (q = 0; q < KTSTR_VC_NUM_QUEUES; q++) {
 		if (!(mask & VC_Q(q)))
@@ -177,8 +176,9 @@ int vc_guest_use_kick_fds(struct vc_guest *g, unsigned int mask)
 			return -errno;
 		kick.queue = q;
 		kick.fd = g->vq[q].kick_fd;
-		if (ioctl(g->fd, KTSTR_VC_SET_KICK_FD, &kick))
-			return -errno;
+		ret = __vc_ioctl(g->fd, KTSTR_VC_SET_KICK_FD, &kick);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
@@ -239,7 +239,7 @@ void vc_kick(struct vc_guest *g, unsigned int q)
 			abort();
 		return;
 	}
-	vc_write32(g->fd, VIRTIO_MMIO_QUEUE_NOTIFY, q);
+	__vc_write32(g->fd, VIRTIO_MMIO_QUEUE_NOTIFY, q);
 }
 
 __u16 vc_used_idx(struct vc_guest *g, unsigned int q)

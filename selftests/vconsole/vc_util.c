@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -41,77 +43,84 @@ static const struct {
 	[VC_BAD_CONTROL]	= VC_BAD_FIELD(bad_control),
 };
 
-static int vc_ioctl(int fd, unsigned long cmd, void *arg)
+int ___vc_ioctl(int fd, unsigned long cmd, void *arg, size_t size)
 {
-	return ioctl(fd, cmd, arg) < 0 ? -errno : 0;
+	int ret;
+
+	if (size && size != _IOC_SIZE(cmd)) {
+		fprintf(stderr, "ioctl %#lx: a %zu-byte argument for %lu bytes\n",
+			cmd, size, _IOC_SIZE(cmd));
+		abort();
+	}
+	ret = ioctl(fd, cmd, arg);
+	return ret < 0 ? -errno : ret;
 }
 
-int vc_open(void)
+int __vc_open(void)
 {
 	int fd = open(VC_CTRL_PATH, O_RDWR | O_CLOEXEC);
 
 	return fd < 0 ? -errno : fd;
 }
 
-int vc_attach(int fd, __u32 slot, __u32 flags)
+int __vc_attach(int fd, __u32 slot, __u32 flags)
 {
 	struct ktstr_vc_attach arg = { .slot = slot, .flags = flags };
 
-	return vc_ioctl(fd, KTSTR_VC_ATTACH, &arg);
+	return __vc_ioctl(fd, KTSTR_VC_ATTACH, &arg);
 }
 
-int vc_attach_any(int fd, __u32 *slot)
+int __vc_attach_any(int fd, __u32 *slot)
 {
 	struct ktstr_vc_attach arg = { .slot = KTSTR_VC_SLOT_ANY };
-	int ret = vc_ioctl(fd, KTSTR_VC_ATTACH, &arg);
+	int ret = __vc_ioctl(fd, KTSTR_VC_ATTACH, &arg);
 
 	if (!ret)
 		*slot = arg.slot;
 	return ret;
 }
 
-int vc_get_port_fd(int fd, __u32 port, __u32 flags)
+int __vc_get_port_fd(int fd, __u32 port, __u32 flags)
 {
 	struct ktstr_vc_port_fd arg = { .port = port, .flags = flags };
-	int ret = ioctl(fd, KTSTR_VC_GET_PORT_FD, &arg);
 
-	return ret < 0 ? -errno : ret;
+	return __vc_ioctl(fd, KTSTR_VC_GET_PORT_FD, &arg);
 }
 
-int vc_detach(int fd)
+int __vc_detach(int fd)
 {
-	return vc_ioctl(fd, KTSTR_VC_DETACH, NULL);
+	return __vc_ioctl(fd, KTSTR_VC_DETACH, NULL);
 }
 
-int vc_get_info(int fd, struct ktstr_vc_info *info)
+int __vc_get_info(int fd, struct ktstr_vc_info *info)
 {
-	return vc_ioctl(fd, KTSTR_VC_GET_INFO, info);
+	return __vc_ioctl(fd, KTSTR_VC_GET_INFO, info);
 }
 
-int vc_get_stats(int fd, struct ktstr_vc_stats *stats)
+int __vc_get_stats(int fd, struct ktstr_vc_stats *stats)
 {
-	return vc_ioctl(fd, KTSTR_VC_GET_STATS, stats);
+	return __vc_ioctl(fd, KTSTR_VC_GET_STATS, stats);
 }
 
-int vc_mmio(int fd, struct ktstr_vc_mmio *mmio)
+int __vc_mmio(int fd, struct ktstr_vc_mmio *mmio)
 {
-	return vc_ioctl(fd, KTSTR_VC_MMIO, mmio);
+	return __vc_ioctl(fd, KTSTR_VC_MMIO, mmio);
 }
 
-int vc_mmio_read(int fd, __u32 offset, void *buf, __u32 len)
+int __vc_mmio_read(int fd, __u32 offset, void *buf, __u32 len)
 {
 	struct ktstr_vc_mmio m = { .offset = offset, .len = len };
 	int ret;
 
 	if (!len || len > sizeof(m.data))
 		return -EINVAL;
-	ret = vc_mmio(fd, &m);
+	ret = __vc_mmio(fd, &m);
 	if (!ret)
 		memcpy(buf, m.data, len);
 	return ret;
 }
 
-int vc_mmio_write(int fd, __u32 offset, const void *buf, __u32 len)
+int __vc_mmio_write(int fd, __u32 offset, const void *buf, __u32 len)
 {
 	struct ktstr_vc_mmio m = {
 		.offset = offset,
@@ -122,57 +131,57 @@ int vc_mmio_write(int fd, __u32 offset, const void *buf, __u32 len)
 	if (!len || len > sizeof(m.data))
 		return -EINVAL;
 	memcpy(m.data, buf, len);
-	return vc_mmio(fd, &m);
+	return __vc_mmio(fd, &m);
 }
 
-int vc_read32(int fd, __u32 offset, __u32 *val)
+int __vc_read32(int fd, __u32 offset, __u32 *val)
 {
 	__u32 le;
 	int ret;
 
-	ret = vc_mmio_read(fd, offset, &le, sizeof(le));
+	ret = __vc_mmio_read(fd, offset, &le, sizeof(le));
 	if (!ret)
 		*val = le32toh(le);
 	return ret;
 }
 
-int vc_write32(int fd, __u32 offset, __u32 val)
+int __vc_write32(int fd, __u32 offset, __u32 val)
 {
 	__u32 le = htole32(val);
 
-	return vc_mmio_write(fd, offset, &le, sizeof(le));
+	return __vc_mmio_write(fd, offset, &le, sizeof(le));
 }
 
-int vc_read_device_features(int fd, __u64 *features)
+int __vc_read_device_features(int fd, __u64 *features)
 {
 	__u32 lo, hi;
 	int ret;
 
-	ret = vc_write32(fd, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	ret = __vc_write32(fd, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
 	if (!ret)
-		ret = vc_read32(fd, VIRTIO_MMIO_DEVICE_FEATURES, &lo);
+		ret = __vc_read32(fd, VIRTIO_MMIO_DEVICE_FEATURES, &lo);
 	if (!ret)
-		ret = vc_write32(fd, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+		ret = __vc_write32(fd, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
 	if (!ret)
-		ret = vc_read32(fd, VIRTIO_MMIO_DEVICE_FEATURES, &hi);
+		ret = __vc_read32(fd, VIRTIO_MMIO_DEVICE_FEATURES, &hi);
 	if (!ret)
 		*features = (__u64)hi << 32 | lo;
 	return ret;
 }
 
-int vc_write_driver_features(int fd, __u64 features)
+int __vc_write_driver_features(int fd, __u64 features)
 {
 	int ret;
 
-	ret = vc_write32(fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	ret = __vc_write32(fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
 	if (!ret)
-		ret = vc_write32(fd, VIRTIO_MMIO_DRIVER_FEATURES,
-				 (__u32)features);
+		ret = __vc_write32(fd, VIRTIO_MMIO_DRIVER_FEATURES,
+				   (__u32)features);
 	if (!ret)
-		ret = vc_write32(fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+		ret = __vc_write32(fd, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
 	if (!ret)
-		ret = vc_write32(fd, VIRTIO_MMIO_DRIVER_FEATURES,
-				 (__u32)(features >> 32));
+		ret = __vc_write32(fd, VIRTIO_MMIO_DRIVER_FEATURES,
+				   (__u32)(features >> 32));
 	return ret;
 }
 
@@ -190,12 +199,12 @@ static int vc_ladder_rung(__u32 status)
 	return status == rung ? (int)i : -1;
 }
 
-int vc_walk_status(int fd, __u32 target)
+int __vc_walk_status(int fd, __u32 target)
 {
 	int from, to, i, ret;
 	__u32 status;
 
-	ret = vc_read32(fd, VIRTIO_MMIO_STATUS, &status);
+	ret = __vc_read32(fd, VIRTIO_MMIO_STATUS, &status);
 	if (ret)
 		return ret;
 	from = vc_ladder_rung(status);
@@ -206,9 +215,9 @@ int vc_walk_status(int fd, __u32 target)
 	for (i = from; i < to; i++) {
 		__u32 want = status | vc_status_ladder[i];
 
-		ret = vc_write32(fd, VIRTIO_MMIO_STATUS, want);
+		ret = __vc_write32(fd, VIRTIO_MMIO_STATUS, want);
 		if (!ret)
-			ret = vc_read32(fd, VIRTIO_MMIO_STATUS, &status);
+			ret = __vc_read32(fd, VIRTIO_MMIO_STATUS, &status);
 		if (ret)
 			return ret;
 		if (status != want)
@@ -217,32 +226,32 @@ int vc_walk_status(int fd, __u32 target)
 	return 0;
 }
 
-int vc_negotiate(int fd, __u64 features)
+int __vc_negotiate(int fd, __u64 features)
 {
 	int ret;
 
-	ret = vc_write32(fd, VIRTIO_MMIO_STATUS, 0);
+	ret = __vc_write32(fd, VIRTIO_MMIO_STATUS, 0);
 	if (!ret)
-		ret = vc_walk_status(fd, VC_S_DRV);
+		ret = __vc_walk_status(fd, VC_S_DRV);
 	if (!ret)
-		ret = vc_write_driver_features(fd, features);
+		ret = __vc_write_driver_features(fd, features);
 	if (!ret)
-		ret = vc_walk_status(fd, VC_S_FEAT);
+		ret = __vc_walk_status(fd, VC_S_FEAT);
 	return ret;
 }
 
-int vc_init_device(int fd, __u64 features)
+int __vc_init_device(int fd, __u64 features)
 {
 	int ret;
 
-	ret = vc_negotiate(fd, features);
+	ret = __vc_negotiate(fd, features);
 	if (!ret)
-		ret = vc_walk_status(fd, VC_S_OK);
+		ret = __vc_walk_status(fd, VC_S_OK);
 	return ret;
 }
 
-int vc_setup_queue(int fd, __u32 queue, __u32 num, __u64 desc,
-		   __u64 avail, __u64 used)
+int __vc_setup_queue(int fd, __u32 queue, __u32 num, __u64 desc,
+		     __u64 avail, __u64 used)
 {
 	const struct {
 		__u32 reg;
@@ -263,11 +272,11 @@ int vc_setup_queue(int fd, __u32 queue, __u32 num, __u64 desc,
 	int ret;
 
 	for (i = 0; i < ARRAY_SIZE(writes); i++) {
-		ret = vc_write32(fd, writes[i].reg, writes[i].val);
+		ret = __vc_write32(fd, writes[i].reg, writes[i].val);
 		if (ret)
 			return ret;
 	}
-	ret = vc_read32(fd, VIRTIO_MMIO_QUEUE_READY, &ready);
+	ret = __vc_read32(fd, VIRTIO_MMIO_QUEUE_READY, &ready);
 	if (ret)
 		return ret;
 	return ready == 1 ? 0 : -EPROTO;
@@ -278,25 +287,25 @@ static int vc_read64(int fd, __u32 lo_reg, __u32 hi_reg, __u64 *val)
 	__u32 lo, hi;
 	int ret;
 
-	ret = vc_read32(fd, lo_reg, &lo);
+	ret = __vc_read32(fd, lo_reg, &lo);
 	if (!ret)
-		ret = vc_read32(fd, hi_reg, &hi);
+		ret = __vc_read32(fd, hi_reg, &hi);
 	if (!ret)
 		*val = (__u64)hi << 32 | lo;
 	return ret;
 }
 
-int vc_read_queue(int fd, __u32 queue, struct vc_queue_regs *regs)
+int __vc_read_queue(int fd, __u32 queue, struct vc_queue_regs *regs)
 {
 	int ret;
 
-	ret = vc_write32(fd, VIRTIO_MMIO_QUEUE_SEL, queue);
+	ret = __vc_write32(fd, VIRTIO_MMIO_QUEUE_SEL, queue);
 	if (!ret)
-		ret = vc_read32(fd, VIRTIO_MMIO_QUEUE_NUM_MAX, &regs->num_max);
+		ret = __vc_read32(fd, VIRTIO_MMIO_QUEUE_NUM_MAX, &regs->num_max);
 	if (!ret)
-		ret = vc_read32(fd, VIRTIO_MMIO_QUEUE_NUM, &regs->num);
+		ret = __vc_read32(fd, VIRTIO_MMIO_QUEUE_NUM, &regs->num);
 	if (!ret)
-		ret = vc_read32(fd, VIRTIO_MMIO_QUEUE_READY, &regs->ready);
+		ret = __vc_read32(fd, VIRTIO_MMIO_QUEUE_READY, &regs->ready);
 	if (!ret)
 		ret = vc_read64(fd, VIRTIO_MMIO_QUEUE_DESC_LOW,
 				VIRTIO_MMIO_QUEUE_DESC_HIGH, &regs->desc);

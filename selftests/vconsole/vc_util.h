@@ -4,14 +4,17 @@
  * open the control device, attach to a slot, forward register accesses
  * through KTSTR_VC_MMIO and walk the virtio status state machine.
  *
- * Every function returns 0 (or a file descriptor) on success and a negative
- * errno on failure.  None of them prints or exits, so tests and tools can
- * share them.
+ * As in the KVM selftests' kvm_util, a call named __vc_name() is the raw
+ * one: it returns 0 (or a file descriptor) on success and a negative errno
+ * on failure, and neither prints nor exits, so tests and tools share it.
+ * Its asserting twin vc_name(), which fails the current test instead, is
+ * in vc_test.h: only a test that expects a failure calls __vc_name().
  */
 #ifndef VC_UTIL_H
 #define VC_UTIL_H
 
 #include <assert.h>
+#include <stddef.h>
 #include <linux/const.h>
 #include <linux/ktstr_vconsole.h>
 #include <linux/virtio_config.h>
@@ -85,32 +88,47 @@ struct vc_queue_regs {
 	__u64 used;
 };
 
+/*
+ * ioctl(2): its return value, or -errno.  As kvm_util's kvm_do_ioctl(),
+ * a typed arg must have the size that cmd encodes, so an argument out of
+ * step with the uapi aborts the test at its first call instead of
+ * passing the module a short buffer.  A void * arg (a variable-length
+ * table, or a pointer that is bad on purpose) has no size to check.
+ */
+int ___vc_ioctl(int fd, unsigned long cmd, void *arg, size_t size);
+
+#define __vc_ioctl(fd, cmd, arg)					\
+	___vc_ioctl(fd, cmd, arg,					\
+		    __builtin_choose_expr(__builtin_types_compatible_p(	\
+						typeof(arg), void *),	\
+					  0, sizeof(*(typeof(arg))0)))
+
 /* The control device and its ioctls. */
-int vc_open(void);
-int vc_attach(int fd, __u32 slot, __u32 flags);
+int __vc_open(void);
+int __vc_attach(int fd, __u32 slot, __u32 flags);
 /* KTSTR_VC_SLOT_ANY: the slot taken in *slot. */
-int vc_attach_any(int fd, __u32 *slot);
+int __vc_attach_any(int fd, __u32 *slot);
 /* A port of the session's slot as a new fd (open(2) flags), or -errno. */
-int vc_get_port_fd(int fd, __u32 port, __u32 flags);
-int vc_detach(int fd);
-int vc_get_info(int fd, struct ktstr_vc_info *info);
-int vc_get_stats(int fd, struct ktstr_vc_stats *stats);
-int vc_mmio(int fd, struct ktstr_vc_mmio *mmio);
+int __vc_get_port_fd(int fd, __u32 port, __u32 flags);
+int __vc_detach(int fd);
+int __vc_get_info(int fd, struct ktstr_vc_info *info);
+int __vc_get_stats(int fd, struct ktstr_vc_stats *stats);
+int __vc_mmio(int fd, struct ktstr_vc_mmio *mmio);
 
 /*
- * Register accesses.  vc_mmio_read() and vc_mmio_write() move len bytes
+ * Register accesses.  __vc_mmio_read() and __vc_mmio_write() move len bytes
  * (1..8; anything else is refused here with -EINVAL without asking the
- * module, so use vc_mmio() to send a bad length).  Registers are little
- * endian; vc_read32() and vc_write32() convert.
+ * module, so use __vc_mmio() to send a bad length).  Registers are little
+ * endian; __vc_read32() and __vc_write32() convert.
  */
-int vc_mmio_read(int fd, __u32 offset, void *buf, __u32 len);
-int vc_mmio_write(int fd, __u32 offset, const void *buf, __u32 len);
-int vc_read32(int fd, __u32 offset, __u32 *val);
-int vc_write32(int fd, __u32 offset, __u32 val);
+int __vc_mmio_read(int fd, __u32 offset, void *buf, __u32 len);
+int __vc_mmio_write(int fd, __u32 offset, const void *buf, __u32 len);
+int __vc_read32(int fd, __u32 offset, __u32 *val);
+int __vc_write32(int fd, __u32 offset, __u32 val);
 
 /* Feature pages 0 and 1, through the *_FEATURES_SEL selectors. */
-int vc_read_device_features(int fd, __u64 *features);
-int vc_write_driver_features(int fd, __u64 features);
+int __vc_read_device_features(int fd, __u64 *features);
+int __vc_write_driver_features(int fd, __u64 features);
 
 /*
  * Add the missing status bits, one write per bit and in ladder order, up to
@@ -118,24 +136,24 @@ int vc_write_driver_features(int fd, __u64 features);
  * is read back.  -EINVAL if target or the current status is off the
  * ladder or past target, -EPROTO if the device refused a step.
  */
-int vc_walk_status(int fd, __u32 target);
+int __vc_walk_status(int fd, __u32 target);
 
 /*
  * Reset the device, walk to DRIVER, accept features, then set FEATURES_OK:
- * the window in which queues may be configured.  vc_init_device() goes on
+ * the window in which queues may be configured.  __vc_init_device() goes on
  * to DRIVER_OK.
  */
-int vc_negotiate(int fd, __u64 features);
-int vc_init_device(int fd, __u64 features);
+int __vc_negotiate(int fd, __u64 features);
+int __vc_init_device(int fd, __u64 features);
 
 /*
  * Select a queue, set its size and ring addresses and make it ready (which
  * is read back: -EPROTO if it did not stick).  Only valid between
  * FEATURES_OK and DRIVER_OK.
  */
-int vc_setup_queue(int fd, __u32 queue, __u32 num, __u64 desc,
-		   __u64 avail, __u64 used);
-int vc_read_queue(int fd, __u32 queue, struct vc_queue_regs *regs);
+int __vc_setup_queue(int fd, __u32 queue, __u32 num, __u64 desc,
+		     __u64 avail, __u64 used);
+int __vc_read_queue(int fd, __u32 queue, struct vc_queue_regs *regs);
 
 /* Statistics. */
 __u64 vc_bad_count(const struct ktstr_vc_stats *stats, enum vc_bad which);

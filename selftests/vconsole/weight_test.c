@@ -61,10 +61,7 @@ FIXTURE_TEARDOWN(weight)
 static struct ktstr_vc_queue_stats qstats(struct __test_metadata *_metadata,
 					  struct vc_guest *g, unsigned int q)
 {
-	struct ktstr_vc_stats st;
-
-	ASSERT_EQ(0, vc_get_stats(g->fd, &st));
-	return st.queue[q];
+	return vc_stat(g->fd, queue[q]);
 }
 
 /* Head 0: a chain of n zero-length descriptors, which carries nothing. */
@@ -99,7 +96,7 @@ static int measure_mmio_lag(struct vc_guest *g, int ms, struct mmio_lag *lag)
 	while (vc_now_ms() < end) {
 		__s64 t0 = vc_now_ms(), took;
 
-		if (vc_read32(g->fd, VIRTIO_MMIO_STATUS, &status))
+		if (__vc_read32(g->fd, VIRTIO_MMIO_STATUS, &status))
 			return -1;
 		took = vc_now_ms() - t0;
 		hist[took < 1000 ? took : 1000]++;
@@ -277,14 +274,14 @@ TEST_F(weight, reset_returns_while_guest_reposts_empty_chains)
 		sched_yield();
 	ASSERT_LE(NUM, vc_reposter_taken(&r));
 	t0 = vc_now_ms();
-	ret = vc_write32(self->g.fd, VIRTIO_MMIO_STATUS, 0);
+	ret = __vc_write32(self->g.fd, VIRTIO_MMIO_STATUS, 0);
 	took = vc_now_ms() - t0;
 	vc_reposter_stop(&r);
 	ASSERT_EQ(0, ret);
 	ASSERT_LT(took, WORST_MS)
 		TH_LOG("the reset took %lld ms while the guest re-posted",
 		       (long long)took);
-	ASSERT_EQ(0, reg_read(self->g.fd, VIRTIO_MMIO_STATUS));
+	ASSERT_EQ(0, vc_read32(self->g.fd, VIRTIO_MMIO_STATUS));
 }
 
 /* A writer vCPU that keeps port 1 fed with 32 KiB chains of real bytes. */
@@ -364,7 +361,7 @@ TEST_F(weight, detach_returns_within_2s_while_guest_writes_and_reader_trickles)
 	ASSERT_EQ(0, pthread_create(&t.th, NULL, trickler_fn, &t));
 
 	t0 = vc_now_ms();
-	ret = vc_detach(self->g.fd);
+	ret = __vc_detach(self->g.fd);
 	took = vc_now_ms() - t0;
 	__atomic_store_n(&f.stop, true, __ATOMIC_RELEASE);
 	__atomic_store_n(&t.stop, true, __ATOMIC_RELEASE);

@@ -2,11 +2,11 @@
 # shellcheck shell=sh
 #
 # init-lib.sh: sourced by the /init (busybox sh) of the first-level VMs
-# that check the module, selftests/vm/init.sh and
-# userspace-vmm/guest/l1-init.sh (l1_root puts it at /init-lib.sh): what
-# a kernel log must not contain, and the checks that end a run (rmmod,
-# slab memory, kmemleak).  The caller defines check NAME CMD... (one TAP
-# line from CMD's status) and say LINE (one line of its output).
+# that check the module, init.sh and l1-init.sh beside it (l1_root puts
+# it at /init-lib.sh): what a kernel log must not contain, and the checks
+# that end a run (rmmod, slab memory, kmemleak).  The caller defines check
+# NAME CMD... (one TAP line from CMD's status) and say LINE (one line of
+# its output).
 #
 # Kernel command line parameters that reach /init as environment
 # variables: kmemleak_scan=1 (the debug kernel: scan for leaks at the end,

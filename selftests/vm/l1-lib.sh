@@ -3,7 +3,7 @@
 #
 # l1-lib.sh: sourced (bash) by the scripts that boot a first-level VM on
 # one of Debian's kernels or the debug kernel: selftests/vm/run.sh,
-# userspace-vmm/guest/run-l1.sh and selftests/bench/real-guest.sh.
+# selftests/vm/run-l1.sh and selftests/bench/real-guest.sh.
 
 L1_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 

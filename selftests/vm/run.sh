@@ -5,7 +5,7 @@
 # the development machines' kernel cannot load modules, so each kernel
 # boots in a TCG VM from a busybox initramfs holding its kvm modules,
 # ktstr_vconsole.ko built against it, every test binary and init.sh as
-# /init; then the VM test (userspace-vmm/guest/run-l1.sh) boots a real
+# /init; then the VM test (selftests/vm/run-l1.sh) boots a real
 # guest on the module in a second VM.  Three host kernels: Debian's 6.1
 # and 6.12 (their linux-image packages, unpacked under build/kernels/),
 # and "debug", a 6.12 built here with KASAN, lockdep, kmemleak, UBSAN and
@@ -40,10 +40,12 @@
 #	VM_TESTS="<repo>/build/selftests/vconsole <repo>/build/selftests/tlv
 #		  <repo>/build/selftests/stress"
 #				directories of test binaries
+#	VM_EXTRA=		a directory the VM gets as /extra (the
+#				modules and vc_bench of selftests/bench/ab.sh)
 #	VMM_TEST=1		also run the VM test (0: the kselftests only)
 #	VERBATIM_TEST=1		and on 6.12 the README's quick start, build
 #				lines and all, on this machine's own root
-#				(userspace-vmm/guest/run-verbatim.sh; 0: not)
+#				(selftests/vm/run-verbatim.sh; 0: not)
 #	VM_OUT=<repo>/build	where the per-kernel directories go (the
 #				unpacked kernels stay in <repo>/build/kernels)
 #	VM_APPEND=		more kernel command line; key=value words that
@@ -76,6 +78,7 @@ DEBUG_KERNEL=${DEBUG_KERNEL:-$BUILD/debug-kernel}
 VM_SRC=${VM_SRC:-$TOP}
 VM_TESTS=${VM_TESTS:-$BUILD/selftests/vconsole $BUILD/selftests/tlv $BUILD/selftests/stress}
 VM_OUT=${VM_OUT:-$BUILD}
+VM_EXTRA=${VM_EXTRA:-}
 VMM_TEST=${VMM_TEST:-1}
 VMM_L1_TIMEOUT=${VMM_L1_TIMEOUT:-600}
 VERBATIM_TEST=${VERBATIM_TEST:-1}
@@ -171,6 +174,7 @@ make_initramfs()
 	IFS=, read -ra deps <<< "$(modinfo -F depends "$ko")"
 	kmod_add "$kdir" "$ver" "$root/modules/vconsole" "${deps[@]}"
 	cp "$ko" "$root/modules/vconsole/99-ktstr_vconsole.ko"
+	[[ -z $VM_EXTRA ]] || cp -r "$VM_EXTRA" "$root/extra"
 	# None is a failed check already (main): the VM still checks loading.
 	# shellcheck disable=SC2086 # a list of directories
 	find $VM_TESTS -maxdepth 1 -type f -perm -u+x \
@@ -239,7 +243,7 @@ boot_vm()
 
 # The VM test: a second first-level VM, with one vCPU because it runs a
 # second-level Linux (DESIGN.md), in which ktstr-vmm boots the guest
-# kernel on the module (userspace-vmm/guest/run-l1.sh).  Its checks join
+# kernel on the module (selftests/vm/run-l1.sh).  Its checks join
 # this kernel's, named "vmm: ..."; its comments show the guest console and
 # the decoded frames.
 vmm_test()
@@ -251,7 +255,7 @@ vmm_test()
 	for try in 1 2; do
 		L1_VER=$ver L1_KDIR=$kdir L1_TIMEOUT=$l1_timeout L1_APPEND=$l1_append \
 			L1_KO=$dir/kmod/vconsole/ktstr_vconsole.ko OUT=$dir/vmm \
-			bash "$TOP/userspace-vmm/guest/run-l1.sh" > "$dir/vmm.log" 2>&1 || true
+			bash "$HERE/run-l1.sh" > "$dir/vmm.log" 2>&1 || true
 		if ((try == 2)) || ! l1_hung "$dir/vmm"; then
 			break
 		fi
@@ -272,7 +276,7 @@ vmm_test()
 }
 
 # The README's quick start, its build lines too, as a new user on this
-# machine's root would run them (userspace-vmm/guest/run-verbatim.sh): on
+# machine's root would run them (selftests/vm/run-verbatim.sh): on
 # 6.12 alone, whose image and headers this machine has, since gcc under
 # TCG takes most of its 15 to 25 minutes.  Its checks are "verbatim: ...".
 verbatim_test()
@@ -281,7 +285,7 @@ verbatim_test()
 
 	t0=$(now_ms)
 	L1_VER=$ver OUT=$dir/verbatim L1_APPEND=$l1_append \
-		bash "$TOP/userspace-vmm/guest/run-verbatim.sh" > "$dir/verbatim.log" 2>&1 || true
+		bash "$HERE/run-verbatim.sh" > "$dir/verbatim.log" 2>&1 || true
 	grep -E '^((not )?ok - |# )' "$dir/verbatim.log" | tee -a "$dir/tap.log"
 	timings+="${timings:+, }verbatim $(elapsed "$t0")"
 	grep -qE '^[0-9]+ passed, [0-9]+ failed$' "$dir/verbatim.log" && return

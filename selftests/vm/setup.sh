@@ -31,7 +31,7 @@ PACKAGES=(
 	# the module as a distribution would; man and groff check the pages.
 	dkms man-db groff-base
 	# The quick start as the VM test runs it on this machine's own root
-	# (userspace-vmm/guest/run-verbatim.sh): sudo, and udevd.
+	# (selftests/vm/run-verbatim.sh): sudo, and udevd.
 	sudo udev
 )
 

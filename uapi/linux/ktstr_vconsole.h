@@ -30,6 +30,15 @@
 #define KTSTR_VC_ABI_VERSION		2
 
 #define KTSTR_VC_CTRL_NAME		"ktstr-vconsole"
+
+/*
+ * The port nodes' names, as printf formats: slot 0 keeps the names of a
+ * module with one slot, KTSTR_VC_SLOT0_PORT_FMT with the port number;
+ * slot N >= 1 is KTSTR_VC_SLOT_PORT_FMT with N and the port number.
+ * String literals, so that "/dev/" can be put in front.
+ */
+#define KTSTR_VC_SLOT0_PORT_FMT		"ktstr-port%u"
+#define KTSTR_VC_SLOT_PORT_FMT		"ktstr%u-port%u"
 #define KTSTR_VC_PORT0_NAME		"ktstr-console"
 #define KTSTR_VC_PORT1_NAME		"ktstr-bulk"
 

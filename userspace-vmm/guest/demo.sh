@@ -14,11 +14,12 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP=$(cd "$HERE/../.." && pwd)
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
 rc=0
-CASES=quickstart bash "$HERE/run-l1.sh" > "$out" 2>&1 || rc=$?
+CASES=quickstart bash "$TOP/selftests/vm/run-l1.sh" > "$out" 2>&1 || rc=$?
 echo "== the README's quick start, run by a user in group kvm"
 sed -n 's/^# quickstart: \([$ ] \)/  \1/p' "$out"
 echo "== guest console (port 0, ktstr-vmm's stdout)"

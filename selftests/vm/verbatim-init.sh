@@ -53,7 +53,7 @@ now_ms()
 	echo "${up%.*}${up#*.}0"
 }
 
-# shellcheck source-path=SCRIPTDIR source=../../selftests/vm/init-lib.sh
+# shellcheck source-path=SCRIPTDIR source=init-lib.sh
 . "${verbatim_lib:?}"
 # shellcheck source-path=SCRIPTDIR source=quickstart-checks.sh
 . "$L1/quickstart-checks.sh"

@@ -38,7 +38,7 @@ BASE_CMDLINE="console=ttyS0 quiet panic=-1"
 KVM_GID=108
 # The L2's kernel and initramfs as ktstr-vmm's options, for su -c.
 L2="--kernel /l1/bzImage --initrd /l1/initramfs.cpio.gz"
-# shellcheck source-path=SCRIPTDIR source=../../selftests/vm/init-lib.sh
+# shellcheck source-path=SCRIPTDIR source=init-lib.sh
 . /init-lib.sh
 # shellcheck source-path=SCRIPTDIR source=quickstart-checks.sh
 . /quickstart-checks.sh

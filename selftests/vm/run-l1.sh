@@ -46,8 +46,8 @@ PROGS=$TOP/build/userspace-vmm
 L1_TIMEOUT=${L1_TIMEOUT:-1200}
 PATH=$PATH:/usr/sbin:/sbin
 
-# shellcheck source-path=SCRIPTDIR source=../../selftests/vm/l1-lib.sh
-source "$TOP/selftests/vm/l1-lib.sh"
+# shellcheck source-path=SCRIPTDIR source=l1-lib.sh
+source "$HERE/l1-lib.sh"
 l1_kernel run-l1
 
 # The SNRP frame the host answers with: id 1, status 0, the name.
@@ -223,7 +223,7 @@ main()
 	mkdir -p "$OUT"
 	kernel_unpack "$ver" "$kdir"
 	l1_module
-	bash "$HERE/build-initramfs.sh" "$OUT/initramfs-l2.cpio.gz"
+	bash "$TOP/userspace-vmm/guest/build-initramfs.sh" "$OUT/initramfs-l2.cpio.gz"
 	make_initramfs
 	[[ -z ${CASES:-} ]] || parts=("$CASES")
 	: > "$OUT/console.log"

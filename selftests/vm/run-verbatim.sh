@@ -36,8 +36,8 @@ L1_TIMEOUT=${L1_TIMEOUT:-2400}
 QS_TIMEOUT=${QS_TIMEOUT:-1800}
 PATH=$PATH:/usr/sbin:/sbin
 
-# shellcheck source-path=SCRIPTDIR source=../../selftests/vm/l1-lib.sh
-source "$TOP/selftests/vm/l1-lib.sh"
+# shellcheck source-path=SCRIPTDIR source=l1-lib.sh
+source "$HERE/l1-lib.sh"
 # shellcheck disable=SC2154 # ver and kdir come from l1_kernel
 l1_kernel run-verbatim
 
@@ -90,7 +90,7 @@ stage1()
 	clean_tree "$root/l1/tree"
 	quickstart_lines "$root/l1/quickstart.sh"
 	cp "$HERE/verbatim-init.sh" "$HERE/quickstart-checks.sh" \
-		"$TOP/selftests/vm/init-lib.sh" "$root/l1/"
+		"$HERE/init-lib.sh" "$root/l1/"
 	l1_pack "$root" "$OUT/initramfs-l1.cpio.gz"
 }
 
