@@ -97,7 +97,8 @@ static int vc_tx_store(struct vc_dev *dev, struct vc_port *port, size_t skip)
 	struct iov_iter from;
 
 	vc_chain_out_iter(c, &from);
-	iov_iter_advance(&from, skip);
+	if (skip)	/* only port 0 skips, when it drops a chain's head */
+		iov_iter_advance(&from, skip);
 	if (vc_buf_store(&port->tx, &from, n)) {
 		vc_reject(dev, &dev->stats.bad_desc,
 			  "port %u TX head %u unreadable", port->id, c->head);

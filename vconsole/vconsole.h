@@ -17,10 +17,11 @@
  *   mem.c      guest memory: the table and its translation
  *   port.c     the host side of the ports: nodes, readers, writers
  *   buf.c      the byte rings behind each port
+ *   log.c      the instance's log line and the rejection of a guest action
  *
- * What every layer needs (the instance's log line, the rejection of a
- * guest action, the queueing of work) sits here, beside the types, as
- * vhost.h holds vq_err().
+ * What every layer needs sits at the bottom: log.c's two functions, out of
+ * line and cold so the ring code's fast paths carry no printk set-up (as
+ * vhost.h's vq_err() is a call), and the queueing of work inline here.
  *
  * Lock order: vc_dev.lock -> vc_port.lock -> vc_slot.lock.
  */
@@ -258,26 +259,11 @@ static inline bool vc_multiport(const struct vc_dev *dev)
 	return dev->driver_features & BIT_ULL(VIRTIO_CONSOLE_F_MULTIPORT);
 }
 
-/*
- * A line about what this instance's guest did, rate limited per instance
- * because a hostile guest can repeat it at will: one guest's flood must
- * not silence another slot's lines.
- */
-#define vc_log(dev, fmt, ...)						\
-do {									\
-	struct vc_dev *__vc_log_dev = (dev);				\
-									\
-	if (__ratelimit(&__vc_log_dev->ratelimit))			\
-		pr_warn("slot %d: " fmt "\n", vc_slot_id(__vc_log_dev),	\
-			##__VA_ARGS__);					\
-} while (0)
-
-/* A rejected guest action: count it in its statistics class and say so. */
-#define vc_reject(dev, counter, fmt, ...)				\
-do {									\
-	(*(counter))++;							\
-	vc_log(dev, fmt, ##__VA_ARGS__);				\
-} while (0)
+/* log.c: the bottom of the stack, called from every layer. */
+__printf(2, 3) __cold
+void vc_log(struct vc_dev *dev, const char *fmt, ...);
+__printf(3, 4) __cold
+void vc_reject(struct vc_dev *dev, u64 *counter, const char *fmt, ...);
 
 /*
  * Work for queue qi, from any context (a kick's wait-queue callback, the

@@ -108,6 +108,20 @@ responder()
 	fi
 }
 
+# progress NAME: while the L2 runs, every 30 s how far its console got,
+# so that a boot that hangs shows where (the console is shown in full
+# only when the run ends).
+progress()
+{
+	i=0
+	while [ ! -e "/tmp/$1.done" ]; do
+		sleep 1
+		i=$((i + 1))
+		[ $((i % 30)) = 0 ] || continue
+		say "# $1: ${i} s: console $(wc -c < "/tmp/$1.console") bytes, last: $(tail -n 1 "/tmp/$1.console" | tr -d '\r' | cut -c 1-100)"
+	done
+}
+
 # run_vmm NAME MODE SLOT [ARG...]: one L2 boot with its responder (SLOT
 # may be auto); the console in /tmp/NAME.console, port 1 in
 # /tmp/NAME.port1 (none in mode none), the exit status in /tmp/NAME.rc.
@@ -135,12 +149,16 @@ run_vmm()
 		cpid=
 		[ "$mode" = none ] || set -- --port1 "/tmp/$name.port1" "$@"
 	fi
+	: > "/tmp/$name.console"
+	progress "$name" &
+	progress_pid=$!
 	timeout "$L2_TIMEOUT" /l1/ktstr-vmm -v --kernel /l1/bzImage \
 		--initrd /l1/initramfs.cpio.gz --slot "$slot" "$@" < /dev/null \
 		> "/tmp/$name.console" 2> "/tmp/$name.err"
 	echo $? > "/tmp/$name.rc"
 	[ -z "$cpid" ] || wait "$cpid"
 	touch "/tmp/$name.done"
+	wait $progress_pid
 	say "# $name: exit status $(cat "/tmp/$name.rc") after $(($(now_ms) - start)) ms"
 	wait $rpid
 }
