@@ -330,7 +330,6 @@ static void vc_chain_report(struct vc_dev *dev, unsigned int qi)
 /* Take the peeked chain and return it to the driver with len bytes. */
 void vc_vring_consume(struct vc_dev *dev, unsigned int qi, u32 len)
 {
-	lockdep_assert_held(&dev->lock);
 	struct vc_queue *vq = &dev->vq[qi];
 	u32 slot = vq->used_idx & (vq->num - 1);
 	struct vc_used_elem elem = {
@@ -338,6 +337,7 @@ void vc_vring_consume(struct vc_dev *dev, unsigned int qi, u32 len)
 		.len = cpu_to_le32(len),
 	};
 
+	lockdep_assert_held(&dev->lock);
 	vc_chain_report(dev, qi);
 	if (copy_to_user(vq->used_ua + VC_USED_RING + 8 * slot, &elem,
 			 sizeof(elem)))
