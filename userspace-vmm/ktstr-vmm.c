@@ -39,14 +39,11 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <unistd.h>
-#include <fcntl.h>
 #include <linux/ktstr_vconsole.h>
 
 #include "ktstr-vmm.h"
 
 #define VMM_PROBE_MS		100
-#define VMM_DEV_CMDLINE		" virtio_mmio.device=0x1000@0xc0000000:5"
 #define VMM_DEFAULT_CMDLINE	"console=ttyS0 panic=-1"
 #define VMM_MAX_MEM		BIT_ULL(40)	/* far more than a test needs */
 
@@ -61,68 +58,14 @@ static double vmm_elapsed(void)
 	       (now.tv_nsec - vmm_t0.tv_nsec) / 1e9;
 }
 
-void vmm_log_msg(const char *msg)
+/* virtio_mmio's parameter for the device, made of the constants. */
+static const char *dev_cmdline(void)
 {
-	char line[VMM_MSG_MAX + 16];
-	int n;
+	static char param[64];
 
-	/* One write, so lines from several threads do not mix. */
-	n = snprintf(line, sizeof(line), "ktstr-vmm: %s\n", msg);
-	if (n > (int)sizeof(line) - 1)
-		n = sizeof(line) - 1;
-	if (write(STDERR_FILENO, line, n) < 0)
-		return;
-}
-
-noreturn void vmm_die_msg(const char *msg)
-{
-	vmm_log_msg(msg);
-	exit(VMM_ERROR);
-}
-
-noreturn void vmm_usage_msg(const char *msg)
-{
-	vmm_log_msg(msg);
-	exit(VMM_USAGE);
-}
-
-void vmm_stop_msg(struct vmm *vm, enum vmm_status status, const char *msg)
-{
-	size_t len = strnlen(msg, sizeof(vm->reason) - 1);
-
-	pthread_mutex_lock(&vm->lock);
-	if (!vm->stopping) {
-		vm->stopping = true;
-		vm->status = status;
-		memcpy(vm->reason, msg, len);
-		vm->reason[len] = 0;
-	}
-	pthread_mutex_unlock(&vm->lock);
-	/* The main thread acts on it. */
-	pthread_kill(vm->main_thread, SIGUSR1);
-}
-
-bool vmm_stopping(struct vmm *vm)
-{
-	bool ret;
-
-	pthread_mutex_lock(&vm->lock);
-	ret = vm->stopping;
-	pthread_mutex_unlock(&vm->lock);
-	return ret;
-}
-
-/* Host address of guest-physical [gpa, gpa + len), which must be RAM. */
-void *vmm_gpa(struct vmm *vm, __u64 gpa, __u64 len)
-{
-	if (gpa <= vm->low_size && len <= vm->low_size - gpa)
-		return vm->ram + gpa;
-	if (gpa >= VMM_HIGH_MEM_START &&
-	    gpa - VMM_HIGH_MEM_START <= vm->high_size &&
-	    len <= vm->high_size - (gpa - VMM_HIGH_MEM_START))
-		return vm->ram + vm->low_size + (gpa - VMM_HIGH_MEM_START);
-	vmm_die("guest memory %#llx-%#llx is not RAM",
-		(unsigned long long)gpa, (unsigned long long)(gpa + len));
+	snprintf(param, sizeof(param), " virtio_mmio.device=%#x@%#llx:%d",
+		 KTSTR_VC_MMIO_SIZE, VMM_DEV_BASE, VMM_DEV_IRQ);
+	return param;
 }
 
 static void print_help(FILE *out)
@@ -164,7 +107,7 @@ static void print_help(FILE *out)
 		"Exit status: 0 the guest powered off or halted, 1 error, 2 usage\n"
 		"error, 3 the guest reset (reboot, panic=-1), 4 triple fault (also\n"
 		"reboot=t), 5 stopped by a signal or Ctrl-A x.\n",
-		VMM_DEFAULT_CMDLINE, VMM_DEV_CMDLINE + 1, VMM_MAX_CPUS,
+		VMM_DEFAULT_CMDLINE, dev_cmdline() + 1, VMM_MAX_CPUS,
 		VMM_MIN_MEM_MIB, VMM_DEFAULT_MEM_MIB);
 }
 
@@ -245,8 +188,8 @@ static void check_args(struct vmm *vm)
 	if (vm->no_device && vm->slot != KTSTR_VC_SLOT_ANY)
 		vmm_usage("--slot: there is no slot with --no-device");
 	if (vm->snrp_name && (!*vm->snrp_name ||
-			      strlen(vm->snrp_name) >= VMM_SNR_NAME_LEN))
-		vmm_usage("--snrp NAME: 1 to %d bytes", VMM_SNR_NAME_LEN - 1);
+			      strlen(vm->snrp_name) >= TLV_SNR_NAME_LEN))
+		vmm_usage("--snrp NAME: 1 to %d bytes", TLV_SNR_NAME_LEN - 1);
 }
 
 enum {
@@ -255,6 +198,58 @@ enum {
 	OPT_SHUTDOWN_AFTER_EXIT,
 	OPT_VERSION,
 };
+
+/* One option of getopt_long(); exits for --help, --version and errors. */
+static void take_option(struct vmm *vm, int c, char **argv)
+{
+	switch (c) {
+	case 'k':
+		vm->kernel = optarg;
+		break;
+	case 'i':
+		vm->initrd = optarg;
+		break;
+	case 'c':
+		vm->cmdline = optarg;
+		break;
+	case 'n':
+		vm->ncpus = parse_uint("--cpus", optarg, 1, VMM_MAX_CPUS);
+		break;
+	case 'm':
+		vm->mem_size = parse_mem(optarg);
+		break;
+	case 's':
+		vm->slot = parse_slot(optarg);
+		break;
+	case OPT_NO_DEVICE:
+		vm->no_device = true;
+		break;
+	case 'p':
+		vm->port1_out = optarg;
+		break;
+	case OPT_SNRP:
+		vm->snrp_name = optarg;
+		break;
+	case OPT_SHUTDOWN_AFTER_EXIT:
+		vm->shutdown_after_exit = true;
+		break;
+	case 'S':
+		vm->stats = true;
+		break;
+	case 'v':
+		vm->verbose = true;
+		break;
+	case 'h':
+		print_help(stdout);
+		exit(0);
+	case OPT_VERSION:
+		printf("ktstr-vmm %s\n", KTSTR_VC_VERSION);
+		exit(0);
+	default:
+		vmm_usage("option %s: unknown or missing its argument (see --help)",
+			  argv[optind - 1]);
+	}
+}
 
 static void parse_args(struct vmm *vm, int argc, char **argv)
 {
@@ -283,56 +278,8 @@ static void parse_args(struct vmm *vm, int argc, char **argv)
 	vm->slot = KTSTR_VC_SLOT_ANY;
 	vm->mem_size = (__u64)VMM_DEFAULT_MEM_MIB << 20;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'k':
-			vm->kernel = optarg;
-			break;
-		case 'i':
-			vm->initrd = optarg;
-			break;
-		case 'c':
-			vm->cmdline = optarg;
-			break;
-		case 'n':
-			vm->ncpus = parse_uint("--cpus", optarg, 1,
-					       VMM_MAX_CPUS);
-			break;
-		case 'm':
-			vm->mem_size = parse_mem(optarg);
-			break;
-		case 's':
-			vm->slot = parse_slot(optarg);
-			break;
-		case OPT_NO_DEVICE:
-			vm->no_device = true;
-			break;
-		case 'p':
-			vm->port1_out = optarg;
-			break;
-		case OPT_SNRP:
-			vm->snrp_name = optarg;
-			break;
-		case OPT_SHUTDOWN_AFTER_EXIT:
-			vm->shutdown_after_exit = true;
-			break;
-		case 'S':
-			vm->stats = true;
-			break;
-		case 'v':
-			vm->verbose = true;
-			break;
-		case 'h':
-			print_help(stdout);
-			exit(0);
-		case OPT_VERSION:
-			printf("ktstr-vmm %s\n", KTSTR_VC_VERSION);
-			exit(0);
-		default:
-			vmm_usage("option %s: unknown or missing its argument (see --help)",
-				  argv[optind - 1]);
-		}
-	}
+	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1)
+		take_option(vm, c, argv);
 	if (optind < argc)
 		vmm_usage("unexpected argument %s (see --help)", argv[optind]);
 	check_args(vm);
@@ -343,13 +290,13 @@ static void parse_args(struct vmm *vm, int argc, char **argv)
 
 static char *build_cmdline(struct vmm *vm, bool with_device)
 {
-	size_t len = strlen(vm->cmdline) + sizeof(VMM_DEV_CMDLINE);
+	size_t len = strlen(vm->cmdline) + strlen(dev_cmdline()) + 1;
 	char *cmdline = malloc(len);
 
 	if (!cmdline)
 		vmm_die("out of memory");
 	snprintf(cmdline, len, "%s%s", vm->cmdline,
-		 with_device ? VMM_DEV_CMDLINE : "");
+		 with_device ? dev_cmdline() : "");
 	return cmdline;
 }
 
@@ -463,11 +410,11 @@ int main(int argc, char **argv)
 	uart_init(&vm->com1);
 	parse_args(vm, argc, argv);
 	signals_setup(&wait_set);
-	ports_init(vm);
+	tx_init(vm);
 
-	boot_read(vm, strlen(vm->cmdline) + strlen(VMM_DEV_CMDLINE));
-	vcpu_init_kvm(vm);
-	boot_setup_memory(vm);
+	boot_read(vm, strlen(vm->cmdline) + strlen(dev_cmdline()));
+	kvm_init_vm(vm);
+	kvm_setup_memory(vm);
 	vcpu_create_all(vm);
 	vdev_open(vm);
 	cmdline = build_cmdline(vm, vm->dev.ctrl_fd >= 0);

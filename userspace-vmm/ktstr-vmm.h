@@ -5,20 +5,27 @@
  * files:
  *
  *	ktstr-vmm.c	arguments, the VM's life cycle, signals
- *	vmm-boot.c	memory layout, bzImage and initrd loading, boot
- *			params, e820, MP table, page tables, BSP registers
+ *	vmm-boot.c	bzImage and initrd loading, boot params, e820,
+ *			MP table, page tables, BSP registers
  *	vmm-vcpu.c	vCPU creation, CPUID, the run loop, port I/O, halt
  *			detection
+ *	vmm-port.c	the ports' streams: port 0 to stdout, port 1 to
+ *			--port1, stdin to port 0
+ *	vmm-frames.c	the guest's frames on port 1: SNRQ answered,
+ *			the wake byte sent after EXIT
+ *	vmm-tx.c	host -> guest writes, stopped before the session ends
+ *	vmm-term.c	stdin as the guest's console: raw mode, Ctrl-A
+ *			escapes, the terminal restored on every exit
  *	vmm-uart.c	COM1, a 16550A without receive
  *	vmm-device.c	the virtio-mmio window: ktstr_vconsole session,
  *			ioeventfds, irqfd, MMIO forwarding, port fds
- *	vmm-port.c	the ports' streams: port 0 to stdout, port 1 to
- *			--port1, stdin to port 0, host -> guest writes
- *	vmm-term.c	stdin as the guest's console: raw mode, Ctrl-A
- *			escapes, the terminal restored on every exit
- *	vmm-frames.c	the guest's frames on port 1: SNRQ answered,
- *			the wake byte sent after EXIT
+ *	kvm.c		/dev/kvm, the VM, its irqchip and PIT, guest RAM
  *	vmm-diag.c	what to do when /dev/kvm or the device fails
+ *	util.c		messages, dying, stopping the VM
+ *	tlv.c		ktstr-tlv's, for the frames' types, sizes and CRC-32
+ *
+ * A file calls only files below it in this list, never one above: no
+ * two depend on each other, and each can be read with what is below.
  *
  * Guest physical memory: RAM from 0 up to min(mem, 3 GiB), the rest (if
  * any) from 4 GiB; the hole between holds the device window at
@@ -34,7 +41,10 @@
 #include <stdio.h>
 #include <stdnoreturn.h>
 #include <linux/kvm.h>
+#include <linux/ktstr_vconsole.h>
 #include <linux/types.h>
+
+#include "tlv.h"	/* the frames ktstr-vmm answers (vmm-frames.c) */
 
 #ifndef fallthrough
 #define fallthrough		__attribute__((__fallthrough__))
@@ -51,7 +61,10 @@
 #define VMM_LOW_MEM_MAX		0xc0000000ULL	/* RAM below the hole */
 #define VMM_HIGH_MEM_START	0x100000000ULL	/* RAM above it */
 
-/* The ktstr_vconsole window: virtio_mmio.device=0x1000@0xc0000000:5 */
+/*
+ * The ktstr_vconsole window (KTSTR_VC_MMIO_SIZE bytes) and its IRQ, which
+ * the guest learns from the virtio_mmio.device= that ktstr-vmm.c makes.
+ */
 #define VMM_DEV_BASE		0xc0000000ULL
 #define VMM_DEV_IRQ		5
 
@@ -70,12 +83,6 @@ enum vmm_status {
 	VMM_TRIPLE_FAULT = 4,	/* KVM_EXIT_SHUTDOWN (also reboot=t) */
 	VMM_STOPPED = 5,	/* a signal, or Ctrl-A x on the console */
 };
-
-/* The frames of the guest protocol that ktstr-vmm answers (vmm-frames.c). */
-#define VMM_TLV_HDR_LEN		16
-#define VMM_TLV_MAX_LEN		(256 * 1024)
-#define VMM_SNR_NAME_LEN	64
-#define VMM_SNR_LEN		(8 + VMM_SNR_NAME_LEN)
 
 struct vmm;
 
@@ -108,10 +115,11 @@ struct uart {
 
 struct vdev {
 	int ctrl_fd;		/* -1: no device */
-	int kick_fd[6];
+	int kick_fd[KTSTR_VC_NUM_QUEUES];
 	int call_fd;
 	unsigned int slot;
-	char port_path[2][32];	/* the slot's nodes, for messages */
+	/* The slot's nodes, for messages. */
+	char port_path[KTSTR_VC_NUM_PORTS][32];
 };
 
 /* Guest -> host: one thread per port read, port 0 to stdout. */
@@ -134,7 +142,7 @@ struct vmm_port_copy {
  */
 struct vmm_tx {
 	pthread_mutex_t lock;	/* fd, stopped */
-	int fd[2];		/* -1: not open */
+	int fd[KTSTR_VC_NUM_PORTS];	/* -1: not open */
 	int stop_fd;		/* eventfd, readable once stopped */
 	bool stopped;
 };
@@ -149,8 +157,8 @@ struct vmm_input {
 
 /* Where the frame watcher is in the port-1 stream. */
 struct vmm_frames {
-	__u8 hdr[VMM_TLV_HDR_LEN];
-	__u8 payload[VMM_SNR_LEN];	/* SNRQ or EXIT, the frames used */
+	__u8 hdr[TLV_HDR_LEN];
+	__u8 payload[TLV_SNR_LEN];	/* SNRQ or EXIT, the frames used */
 	size_t have;			/* bytes of hdr, then of payload */
 	__u32 type;
 	__u32 len;
@@ -198,7 +206,7 @@ struct vmm {
 	struct vcpu vcpus[VMM_MAX_CPUS];
 	struct uart com1;
 	struct vdev dev;
-	struct vmm_port_copy port[2];
+	struct vmm_port_copy port[KTSTR_VC_NUM_PORTS];
 	struct vmm_tx tx;
 	struct vmm_input input;
 	struct vmm_frames frames;
@@ -211,7 +219,7 @@ struct vmm {
 	unsigned int probe_round;	/* halt detection round, atomic */
 };
 
-/* ktstr-vmm.c */
+/* util.c */
 /*
  * Messages are formatted by snprintf() in the caller's frame, so the
  * compiler checks every format against its arguments.
@@ -248,16 +256,18 @@ noreturn void vmm_die_msg(const char *msg);
 noreturn void vmm_usage_msg(const char *msg);
 void vmm_stop_msg(struct vmm *vm, enum vmm_status status, const char *msg);
 bool vmm_stopping(struct vmm *vm);
-void *vmm_gpa(struct vmm *vm, __u64 gpa, __u64 len);
+
+/* kvm.c */
+void kvm_init_vm(struct vmm *vm);
+void kvm_setup_memory(struct vmm *vm);
+void *kvm_gpa(struct vmm *vm, __u64 gpa, __u64 len);
 
 /* vmm-boot.c */
 void boot_read(struct vmm *vm, size_t cmdline_len);
-void boot_setup_memory(struct vmm *vm);
 void boot_load(struct vmm *vm, const char *cmdline);
 void boot_setup_bsp(struct vcpu *vcpu);
 
 /* vmm-vcpu.c */
-void vcpu_init_kvm(struct vmm *vm);
 void vcpu_create_all(struct vmm *vm);
 void vcpu_start_all(struct vmm *vm);
 void vcpu_kick(struct vcpu *vcpu);
@@ -276,13 +286,15 @@ void vdev_mmio(struct vmm *vm, __u64 offset, __u8 *data, __u32 len,
 void vdev_close(struct vmm *vm);
 
 /* vmm-port.c */
-void ports_init(struct vmm *vm);
 void ports_start(struct vmm *vm);
-bool port_send(struct vmm *vm, unsigned int port, const void *buf,
-	       size_t len);
-void port_close_writer(struct vmm *vm, unsigned int port);
 void ports_stop_tx(struct vmm *vm);
 void ports_join(struct vmm *vm);
+
+/* vmm-tx.c */
+void tx_init(struct vmm *vm);
+bool tx_send(struct vmm *vm, unsigned int port, const void *buf, size_t len);
+void tx_close_writer(struct vmm *vm, unsigned int port);
+void tx_stop(struct vmm *vm);
 
 /* vmm-term.c */
 bool term_start(void);

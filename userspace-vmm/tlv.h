@@ -2,7 +2,8 @@
 /*
  * The guest's TLV stream (port 1): a streaming parser and the line and
  * JSON formatting of ktstr-tlv.  Plain C and libc only, so that both
- * ktstr-tlv and the selftests link it statically.
+ * ktstr-tlv and the selftests link it statically; ktstr-vmm takes the
+ * frame types, sizes and tlv_crc32() from it too (its frame watcher).
  *
  * A frame is a 16-byte header, every field a little-endian u32:
  *

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Guest memory and the Linux x86 64-bit boot protocol
- * (Documentation/arch/x86/boot.rst).
+ * The Linux x86 64-bit boot protocol (Documentation/arch/x86/boot.rst)
+ * in the guest RAM that kvm.c set up.
  *
  * Low memory as the guest finds it when its first instruction runs:
  *
@@ -32,7 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <asm/bootparam.h>
@@ -174,37 +173,6 @@ static __u8 checksum(const void *p, size_t len)
 	return -sum;
 }
 
-/* Guest RAM: one anonymous mapping, in one or two memory slots. */
-void boot_setup_memory(struct vmm *vm)
-{
-	struct kvm_userspace_memory_region region = { 0 };
-
-	vm->ram = mmap(NULL, vm->mem_size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (vm->ram == MAP_FAILED)
-		vmm_die("cannot map %llu MiB of guest memory: %s",
-			(unsigned long long)(vm->mem_size >> 20),
-			strerror(errno));
-	madvise(vm->ram, vm->mem_size, MADV_HUGEPAGE);
-
-	region.slot = 0;
-	region.guest_phys_addr = 0;
-	region.memory_size = vm->low_size;
-	region.userspace_addr = (uintptr_t)vm->ram;
-	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
-		vmm_die("KVM_SET_USER_MEMORY_REGION (low memory): %s",
-			strerror(errno));
-	if (!vm->high_size)
-		return;
-	region.slot = 1;
-	region.guest_phys_addr = VMM_HIGH_MEM_START;
-	region.memory_size = vm->high_size;
-	region.userspace_addr = (uintptr_t)vm->ram + vm->low_size;
-	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
-		vmm_die("KVM_SET_USER_MEMORY_REGION (memory above 4 GiB): %s",
-			strerror(errno));
-}
-
 /* Opens a regular file to read whole; its size in *size. */
 static int open_file(const char *path, const char *what, size_t *size)
 {
@@ -264,9 +232,9 @@ static void setup_e820(struct vmm *vm, struct boot_params *bp)
 
 static void setup_page_tables(struct vmm *vm)
 {
-	__u64 *pml4 = vmm_gpa(vm, PML4_ADDR, 4096);
-	__u64 *pdpt = vmm_gpa(vm, PDPT_ADDR, 4096);
-	__u64 *pd = vmm_gpa(vm, PD_ADDR, 4 * 4096);
+	__u64 *pml4 = kvm_gpa(vm, PML4_ADDR, 4096);
+	__u64 *pdpt = kvm_gpa(vm, PDPT_ADDR, 4096);
+	__u64 *pd = kvm_gpa(vm, PD_ADDR, 4 * 4096);
 	unsigned int i;
 
 	pml4[0] = PDPT_ADDR | PTE_P | PTE_RW;
@@ -278,7 +246,7 @@ static void setup_page_tables(struct vmm *vm)
 
 static void setup_gdt(struct vmm *vm)
 {
-	__u64 *gdt = vmm_gpa(vm, GDT_ADDR, 6 * 8);
+	__u64 *gdt = kvm_gpa(vm, GDT_ADDR, 6 * 8);
 
 	gdt[SEL_CODE64 / 8] = 0x00af9b000000ffffULL;	/* L, present, code */
 	gdt[SEL_DATA / 8] = 0x00cf93000000ffffULL;	/* 4 GiB, present, data */
@@ -301,56 +269,70 @@ static void cpuid_leaf1(struct vmm *vm, __u32 *eax, __u32 *edx)
 	}
 }
 
-static void setup_mptable(struct vmm *vm)
+/* Where the next entry of the MP configuration table goes. */
+struct mp_writer {
+	__u8 *p;
+	unsigned int count;
+};
+
+/* The next entry, in memory that is still zero (fresh guest RAM). */
+static void *mp_entry(struct mp_writer *w, size_t size)
 {
-	struct mpf_intel *mpf = vmm_gpa(vm, EBDA_ADDR, sizeof(*mpf));
-	__u8 *base = vmm_gpa(vm, MPC_ADDR, KERNEL_ADDR - MPC_ADDR);
-	struct mpc_table *mpc = (struct mpc_table *)base;
-	__u8 *p = base + sizeof(*mpc);
-	__u8 ioapic_id = vm->ncpus;
+	void *entry = w->p;
+
+	w->p += size;
+	w->count++;
+	return entry;
+}
+
+static void mp_add_cpus(struct vmm *vm, struct mp_writer *w)
+{
 	__u32 signature, features;
-	unsigned int i, count = 0;
+	struct mpc_cpu *cpu;
+	unsigned int i;
 
 	cpuid_leaf1(vm, &signature, &features);
 	for (i = 0; i < vm->ncpus; i++) {
-		struct mpc_cpu *cpu = (struct mpc_cpu *)p;
-
+		cpu = mp_entry(w, sizeof(*cpu));
 		cpu->type = MP_PROCESSOR;
 		cpu->apicid = i;
 		cpu->apicver = LAPIC_VERSION;
 		cpu->cpuflag = MP_CPU_ENABLED | (i ? 0 : MP_CPU_BOOT);
 		cpu->cpufeature = signature;
 		cpu->featureflag = features;
-		p += sizeof(*cpu);
-		count++;
 	}
+}
 
-	{
-		struct mpc_bus *bus = (struct mpc_bus *)p;
+static void mp_add_isa_bus(struct mp_writer *w)
+{
+	struct mpc_bus *bus = mp_entry(w, sizeof(*bus));
 
-		bus->type = MP_BUS;
-		bus->busid = 0;
-		memcpy(bus->bustype, "ISA   ", 6);
-		p += sizeof(*bus);
-		count++;
-	}
-	{
-		struct mpc_ioapic *ioapic = (struct mpc_ioapic *)p;
+	bus->type = MP_BUS;
+	bus->busid = 0;
+	memcpy(bus->bustype, "ISA   ", 6);
+}
 
-		ioapic->type = MP_IOAPIC;
-		ioapic->apicid = ioapic_id;
-		ioapic->apicver = IOAPIC_VERSION;
-		ioapic->flags = MP_IOAPIC_ENABLED;
-		ioapic->apicaddr = VMM_IOAPIC_ADDR;
-		p += sizeof(*ioapic);
-		count++;
-	}
-	/* Flags 0: polarity and trigger mode as the ISA bus has them (edge). */
+static void mp_add_ioapic(struct mp_writer *w, __u8 ioapic_id)
+{
+	struct mpc_ioapic *ioapic = mp_entry(w, sizeof(*ioapic));
+
+	ioapic->type = MP_IOAPIC;
+	ioapic->apicid = ioapic_id;
+	ioapic->apicver = IOAPIC_VERSION;
+	ioapic->flags = MP_IOAPIC_ENABLED;
+	ioapic->apicaddr = VMM_IOAPIC_ADDR;
+}
+
+/* Flags 0: polarity and trigger mode as the ISA bus has them (edge). */
+static void mp_add_isa_irqs(struct mp_writer *w, __u8 ioapic_id)
+{
+	struct mpc_intsrc *src;
+	unsigned int i;
+
 	for (i = 0; i < 16; i++) {
-		struct mpc_intsrc *src = (struct mpc_intsrc *)p;
-
 		if (i == 2)
 			continue;	/* the PIC cascade */
+		src = mp_entry(w, sizeof(*src));
 		src->type = MP_INTSRC;
 		src->irqtype = MP_INT;
 		src->irqflag = 0;
@@ -358,12 +340,17 @@ static void setup_mptable(struct vmm *vm)
 		src->srcbusirq = i;
 		src->dstapic = ioapic_id;
 		src->dstirq = i;
-		p += sizeof(*src);
-		count++;
 	}
-	for (i = 0; i < 2; i++) {
-		struct mpc_intsrc *src = (struct mpc_intsrc *)p;
+}
 
+/* LINT0 ExtINT, LINT1 NMI, on every local APIC. */
+static void mp_add_lints(struct mp_writer *w)
+{
+	struct mpc_intsrc *src;
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		src = mp_entry(w, sizeof(*src));
 		src->type = MP_LINTSRC;
 		src->irqtype = i ? MP_NMI : MP_EXTINT;
 		src->irqflag = 0;
@@ -371,18 +358,26 @@ static void setup_mptable(struct vmm *vm)
 		src->srcbusirq = 0;
 		src->dstapic = MP_APIC_ALL;
 		src->dstirq = i;
-		p += sizeof(*src);
-		count++;
 	}
+}
 
+/* The header, once the entries are in: their length, count, checksum. */
+static void mp_close_table(struct mpc_table *mpc, const struct mp_writer *w)
+{
 	memcpy(mpc->signature, "PCMP", 4);
-	mpc->length = p - base;
+	mpc->length = w->p - (__u8 *)mpc;
 	mpc->spec = 4;
 	memcpy(mpc->oem, "KTSTR   ", 8);
 	memcpy(mpc->productid, "KTSTR-VMM   ", 12);
-	mpc->oemcount = count;
+	mpc->oemcount = w->count;
 	mpc->lapic = VMM_LAPIC_ADDR;
 	mpc->checksum = checksum(mpc, mpc->length);
+}
+
+/* The floating pointer in the EBDA, where Linux looks for the table. */
+static void mp_set_floating(struct vmm *vm)
+{
+	struct mpf_intel *mpf = kvm_gpa(vm, EBDA_ADDR, sizeof(*mpf));
 
 	memcpy(mpf->signature, "_MP_", 4);
 	mpf->physptr = MPC_ADDR;
@@ -391,12 +386,28 @@ static void setup_mptable(struct vmm *vm)
 	mpf->checksum = checksum(mpf, sizeof(*mpf));
 }
 
+static void setup_mptable(struct vmm *vm)
+{
+	__u8 *base = kvm_gpa(vm, MPC_ADDR, KERNEL_ADDR - MPC_ADDR);
+	struct mpc_table *mpc = (struct mpc_table *)base;
+	struct mp_writer w = { .p = base + sizeof(*mpc) };
+	__u8 ioapic_id = vm->ncpus;
+
+	mp_add_cpus(vm, &w);
+	mp_add_isa_bus(&w);
+	mp_add_ioapic(&w, ioapic_id);
+	mp_add_isa_irqs(&w, ioapic_id);
+	mp_add_lints(&w);
+	mp_close_table(mpc, &w);
+	mp_set_floating(vm);
+}
+
 static void setup_bda(struct vmm *vm)
 {
 	__u16 ebda_seg = EBDA_ADDR >> 4, base_kb = EBDA_ADDR >> 10;
 
-	memcpy(vmm_gpa(vm, BDA_EBDA_SEG, 2), &ebda_seg, 2);
-	memcpy(vmm_gpa(vm, BDA_BASE_MEM_KB, 2), &base_kb, 2);
+	memcpy(kvm_gpa(vm, BDA_EBDA_SEG, 2), &ebda_seg, 2);
+	memcpy(kvm_gpa(vm, BDA_BASE_MEM_KB, 2), &base_kb, 2);
 }
 
 static const struct setup_header *image_hdr(const struct vmm *vm)
@@ -511,7 +522,7 @@ static void load_kernel(struct vmm *vm, struct boot_params *bp)
 	if (hdr_len > sizeof(*hdr))
 		hdr_len = sizeof(*hdr);
 	memcpy(hdr, vm->kernel_img + SETUP_HDR_OFFSET, hdr_len);
-	memcpy(vmm_gpa(vm, KERNEL_ADDR, vm->kernel_size - vm->setup_size),
+	memcpy(kvm_gpa(vm, KERNEL_ADDR, vm->kernel_size - vm->setup_size),
 	       vm->kernel_img + vm->setup_size,
 	       vm->kernel_size - vm->setup_size);
 	free(vm->kernel_img);
@@ -529,7 +540,7 @@ static void load_cmdline(struct vmm *vm, struct boot_params *bp,
 {
 	size_t len = strlen(cmdline);
 
-	memcpy(vmm_gpa(vm, CMDLINE_ADDR, len + 1), cmdline, len + 1);
+	memcpy(kvm_gpa(vm, CMDLINE_ADDR, len + 1), cmdline, len + 1);
 	bp->hdr.cmd_line_ptr = CMDLINE_ADDR;
 	bp->ext_cmd_line_ptr = 0;
 }
@@ -539,7 +550,7 @@ static void load_initrd(struct vmm *vm, struct boot_params *bp)
 	if (!vm->initrd)
 		return;
 	read_all(vm->initrd_fd, vm->initrd, "initrd",
-		 vmm_gpa(vm, vm->initrd_start, vm->initrd_size),
+		 kvm_gpa(vm, vm->initrd_start, vm->initrd_size),
 		 vm->initrd_size);
 	bp->hdr.ramdisk_image = vm->initrd_start;
 	bp->hdr.ramdisk_size = vm->initrd_size;
@@ -553,7 +564,7 @@ static void load_initrd(struct vmm *vm, struct boot_params *bp)
 /* Guest memory as the kernel expects it at its 64-bit entry point. */
 void boot_load(struct vmm *vm, const char *cmdline)
 {
-	struct boot_params *bp = vmm_gpa(vm, BOOT_PARAMS_ADDR, sizeof(*bp));
+	struct boot_params *bp = kvm_gpa(vm, BOOT_PARAMS_ADDR, sizeof(*bp));
 
 	memset(bp, 0, sizeof(*bp));
 	load_kernel(vm, bp);

@@ -6,11 +6,12 @@
  * the guest RAM regions, one kick eventfd per queue and the call eventfd.
  * KVM signals a queue's kick eventfd itself when the guest writes the
  * queue index to QUEUE_NOTIFY (an ioeventfd with datamatch), so notifies
- * never reach us; it raises GSI 5 itself when the module signals the call
- * eventfd (an irqfd: one pulse per signal, which the MP table's edge
- * triggered ISA IRQ 5 turns into one interrupt; the guest's handler reads
- * INTERRUPT_STATUS and acknowledges, and the module sets the status
- * before signalling, so an edge is never needed for work already seen).
+ * never reach us; it raises GSI VMM_DEV_IRQ itself when the module
+ * signals the call eventfd (an irqfd: one pulse per signal, which the MP
+ * table's edge triggered ISA IRQ turns into one interrupt; the guest's
+ * handler reads INTERRUPT_STATUS and acknowledges, and the module sets
+ * the status before signalling, so an edge is never needed for work
+ * already seen).
  * Every other access to the window is one KTSTR_VC_MMIO ioctl.  The
  * ports' streams come from KTSTR_VC_GET_PORT_FD.  Closing the control
  * file ends the session.
@@ -72,13 +73,13 @@ static void vdev_port_paths(struct vmm *vm)
 {
 	unsigned int i;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < KTSTR_VC_NUM_PORTS; i++) {
 		if (vm->slot)
 			snprintf(vm->dev.port_path[i], sizeof(vm->dev.port_path[i]),
-				 "/dev/ktstr%u-port%u", vm->slot, i);
+				 "/dev/" KTSTR_VC_SLOT_PORT_FMT, vm->slot, i);
 		else
 			snprintf(vm->dev.port_path[i], sizeof(vm->dev.port_path[i]),
-				 "/dev/ktstr-port%u", i);
+				 "/dev/" KTSTR_VC_SLOT0_PORT_FMT, i);
 	}
 }
 

@@ -21,14 +21,6 @@
 
 #include "ktstr-vmm.h"
 
-#define TLV_TYPE(a, b, c, d)	\
-	(((__u32)(a) << 24) | ((__u32)(b) << 16) | \
-	 ((__u32)(c) << 8) | (__u32)(d))
-#define TLV_EXIT		TLV_TYPE('E', 'X', 'I', 'T')
-#define TLV_SNRQ		TLV_TYPE('S', 'N', 'R', 'Q')
-#define TLV_SNRP		TLV_TYPE('S', 'N', 'R', 'P')
-#define TLV_EXIT_LEN		4
-
 static __u32 get_le32(const __u8 *p)
 {
 	return p[0] | (__u32)p[1] << 8 | (__u32)p[2] << 16 |
@@ -43,44 +35,30 @@ static void put_le32(__u8 *p, __u32 v)
 	p[3] = v >> 24;
 }
 
-/* IEEE 802.3, bit by bit: only the short frames used are summed. */
-static __u32 crc32_ieee(const __u8 *p, size_t len)
-{
-	__u32 c = 0xffffffff;
-	unsigned int k;
-
-	while (len--) {
-		c ^= *p++;
-		for (k = 0; k < 8; k++)
-			c = c & 1 ? 0xedb88320 ^ (c >> 1) : c >> 1;
-	}
-	return ~c;
-}
-
 /* The name of an SNRQ, printable, for the log. */
 static void snr_name(const __u8 *field, char *out)
 {
 	unsigned int i;
 
-	for (i = 0; i < VMM_SNR_NAME_LEN && field[i]; i++)
+	for (i = 0; i < TLV_SNR_NAME_LEN && field[i]; i++)
 		out[i] = field[i] >= 0x20 && field[i] < 0x7f ? field[i] : '?';
 	out[i] = 0;
 }
 
 static void answer_snrq(struct vmm *vm, const __u8 *req)
 {
-	__u8 frame[VMM_TLV_HDR_LEN + VMM_SNR_LEN] = { 0 };
-	__u8 *payload = frame + VMM_TLV_HDR_LEN;
-	char name[VMM_SNR_NAME_LEN + 1];
+	__u8 frame[TLV_HDR_LEN + TLV_SNR_LEN] = { 0 };
+	__u8 *payload = frame + TLV_HDR_LEN;
+	char name[TLV_SNR_NAME_LEN + 1];
 
 	snr_name(req + 8, name);
 	put_le32(payload, get_le32(req));	/* the id it answers */
 	put_le32(payload + 4, 0);		/* status: done */
 	memcpy(payload + 8, vm->snrp_name, strlen(vm->snrp_name));
 	put_le32(frame, TLV_SNRP);
-	put_le32(frame + 4, VMM_SNR_LEN);
-	put_le32(frame + 8, crc32_ieee(payload, VMM_SNR_LEN));
-	if (port_send(vm, 1, frame, sizeof(frame)))
+	put_le32(frame + 4, TLV_SNR_LEN);
+	put_le32(frame + 8, tlv_crc32(0, payload, TLV_SNR_LEN));
+	if (tx_send(vm, 1, frame, sizeof(frame)))
 		vmm_log("SNRQ id %u kind %u \"%s\": answered with SNRP \"%s\"",
 			get_le32(req), get_le32(req + 4), name, vm->snrp_name);
 }
@@ -94,7 +72,7 @@ static void got_exit(struct vmm *vm, const __u8 *payload)
 	f->exit_code = (__s32)get_le32(payload);
 	if (!vm->shutdown_after_exit)
 		return;
-	if (port_send(vm, 0, &wake, 1))
+	if (tx_send(vm, 0, &wake, 1))
 		vmm_log("guest EXIT %d: shutdown wake byte %#x sent",
 			f->exit_code, wake);
 }
@@ -105,7 +83,7 @@ static void frame_done(struct vmm *vm)
 
 	if (!f->keep)
 		return;
-	if (crc32_ieee(f->payload, f->len) != get_le32(f->hdr + 8)) {
+	if (tlv_crc32(0, f->payload, f->len) != get_le32(f->hdr + 8)) {
 		vmm_log("warning: port 1: the frame at offset %llu has a bad CRC: not answered",
 			(unsigned long long)f->offset);
 		return;
@@ -123,7 +101,7 @@ static void frame_header(struct vmm *vm)
 
 	f->type = get_le32(f->hdr);
 	f->len = get_le32(f->hdr + 4);
-	if (f->len > VMM_TLV_MAX_LEN || get_le32(f->hdr + 12)) {
+	if (f->len > TLV_MAX_PAYLOAD || get_le32(f->hdr + 12)) {
 		vmm_log("warning: port 1: no frame header at offset %llu (length %u, pad %#x)",
 			(unsigned long long)f->offset, f->len,
 			get_le32(f->hdr + 12));
@@ -131,8 +109,8 @@ static void frame_header(struct vmm *vm)
 		f->damaged = true;
 		return;
 	}
-	f->keep = (f->type == TLV_SNRQ && f->len == VMM_SNR_LEN) ||
-		  (f->type == TLV_EXIT && f->len == TLV_EXIT_LEN);
+	f->keep = (f->type == TLV_SNRQ || f->type == TLV_EXIT) &&
+		  tlv_length_ok(f->type, f->len);
 	f->left = f->len;
 	f->in_payload = true;
 }
@@ -147,11 +125,11 @@ void frames_feed(struct vmm *vm, const __u8 *buf, size_t len)
 		return;
 	while (len && !f->damaged) {
 		if (!f->in_payload) {
-			n = VMM_TLV_HDR_LEN - f->have;
+			n = TLV_HDR_LEN - f->have;
 			n = n < len ? n : len;
 			memcpy(f->hdr + f->have, buf, n);
 			f->have += n;
-			if (f->have == VMM_TLV_HDR_LEN)
+			if (f->have == TLV_HDR_LEN)
 				frame_header(vm);
 		} else {
 			n = f->left < len ? f->left : len;
@@ -163,7 +141,7 @@ void frames_feed(struct vmm *vm, const __u8 *buf, size_t len)
 		len -= n;
 		if (f->in_payload && !f->left) {
 			frame_done(vm);
-			f->offset += VMM_TLV_HDR_LEN + f->len;
+			f->offset += TLV_HDR_LEN + f->len;
 			f->in_payload = false;
 			f->have = 0;
 		}

@@ -16,16 +16,12 @@
  * (EBUSY: it has the node open) is left to it with a warning, unless an
  * option needs it, which is an error before the guest starts.
  *
- * Host -> guest writes are non-blocking and wait in poll() with the stop
- * eventfd: when the VM ends, ports_stop_tx() makes every writer return
- * and, under tx.lock, no byte is written after it.  A byte written once
- * the session has ended would wait in the idle slot for the next guest.
+ * The host -> guest writes themselves are vmm-tx.c's.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,86 +31,6 @@
 #define PORT_COPY_SIZE		65536
 #define INPUT_READ_SIZE		4096
 #define INPUT_BG_WAIT_NS	(100 * 1000 * 1000)
-
-void ports_init(struct vmm *vm)
-{
-	pthread_mutex_init(&vm->tx.lock, NULL);
-	vm->tx.fd[0] = -1;
-	vm->tx.fd[1] = -1;
-	vm->tx.stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (vm->tx.stop_fd < 0)
-		vmm_die("eventfd: %s", strerror(errno));
-}
-
-/* Room to write on fd, or false once the writers are stopped. */
-static bool port_wait_writable(struct vmm *vm, int fd)
-{
-	struct pollfd pfd[2] = {
-		{ .fd = fd, .events = POLLOUT },
-		{ .fd = vm->tx.stop_fd, .events = POLLIN },
-	};
-
-	for (;;) {
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			return false;
-		}
-		if (pfd[1].revents)
-			return false;
-		if (pfd[0].revents)
-			return true;
-	}
-}
-
-/*
- * All of buf to the guest on port, waiting for room as long as the
- * guest takes its time; false when stopped, or on an error (logged).
- */
-bool port_send(struct vmm *vm, unsigned int port, const void *buf,
-	       size_t len)
-{
-	struct vmm_tx *tx = &vm->tx;
-	const __u8 *p = buf;
-	ssize_t n;
-	int fd, err;
-
-	while (len) {
-		pthread_mutex_lock(&tx->lock);
-		fd = tx->stopped ? -1 : tx->fd[port];
-		n = fd < 0 ? -1 : write(fd, p, len);
-		err = errno;
-		pthread_mutex_unlock(&tx->lock);
-		if (fd < 0)
-			return false;
-		if (n > 0) {
-			p += n;
-			len -= n;
-			continue;
-		}
-		if (err != EAGAIN && err != EINTR) {
-			vmm_log("%s: write: %s", vm->dev.port_path[port],
-				strerror(err));
-			return false;
-		}
-		if (!port_wait_writable(vm, fd))
-			return false;
-	}
-	return true;
-}
-
-/*
- * Lets another process write the port.  Only the thread that writes
- * it may close it (nobody else polls the fd meanwhile).
- */
-void port_close_writer(struct vmm *vm, unsigned int port)
-{
-	pthread_mutex_lock(&vm->tx.lock);
-	if (vm->tx.fd[port] >= 0)
-		close(vm->tx.fd[port]);
-	vm->tx.fd[port] = -1;
-	pthread_mutex_unlock(&vm->tx.lock);
-}
 
 /* Writes all of buf to a host file; false if it cannot be written. */
 static bool copy_out(int fd, const char *buf, size_t len)
@@ -135,7 +51,7 @@ static bool copy_out(int fd, const char *buf, size_t len)
 
 static void *port_copy_thread(void *arg)
 {
-	static char bufs[2][PORT_COPY_SIZE];
+	static char bufs[KTSTR_VC_NUM_PORTS][PORT_COPY_SIZE];
 	struct vmm_port_copy *pc = arg;
 	struct vmm *vm = pc->vm;
 	char *b = bufs[pc->port];
@@ -253,11 +169,11 @@ static void *input_thread(void *arg)
 		else
 			memcpy(out, in, len);
 		/* Without a writer the terminal still has its escapes. */
-		if (len && vm->tx.fd[0] >= 0 && !port_send(vm, 0, out, len))
+		if (len && vm->tx.fd[0] >= 0 && !tx_send(vm, 0, out, len))
 			break;
 	}
 	if (!vm->shutdown_after_exit)
-		port_close_writer(vm, 0);
+		tx_close_writer(vm, 0);
 	return NULL;
 }
 
@@ -334,11 +250,7 @@ void ports_start(struct vmm *vm)
 /* Before the session ends: no host -> guest byte from here on. */
 void ports_stop_tx(struct vmm *vm)
 {
-	pthread_mutex_lock(&vm->tx.lock);
-	vm->tx.stopped = true;
-	pthread_mutex_unlock(&vm->tx.lock);
-	if (eventfd_write(vm->tx.stop_fd, 1))
-		vmm_log("eventfd_write: %s", strerror(errno));
+	tx_stop(vm);
 	if (vm->input.running)
 		pthread_join(vm->input.thread, NULL);
 	vm->input.running = false;
@@ -353,7 +265,7 @@ void ports_join(struct vmm *vm)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += PORT_JOIN_S;
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < KTSTR_VC_NUM_PORTS; i++) {
 		pc = &vm->port[i];
 		if (!pc->running)
 			continue;
@@ -371,7 +283,7 @@ void ports_join(struct vmm *vm)
 			vmm_log("%s: %llu bytes", vm->dev.port_path[i],
 				(unsigned long long)pc->bytes);
 	}
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < KTSTR_VC_NUM_PORTS; i++)
 		if (vm->tx.fd[i] >= 0 && !vm->port[1].running)
-			port_close_writer(vm, i);
+			tx_close_writer(vm, i);
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The KVM VM and its vCPUs: one thread each, running KVM_RUN and handling
- * what comes back to userspace.
+ * The vCPUs of the VM (kvm.c made it): one thread each, running KVM_RUN
+ * and handling what comes back to userspace.
  *
  * The in-kernel irqchip (PIC, IOAPIC, local APICs) and PIT handle
  * interrupts, timers and HLT; what exits here is port I/O, MMIO and the
@@ -34,7 +34,6 @@
  * to us).  The two rounds cost 100-300 ms at the end of every run.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,11 +44,6 @@
 #include <unistd.h>
 
 #include "ktstr-vmm.h"
-
-#define KVM_API_VERSION_EXPECTED	12
-#define VMM_TSS_ADDR			0xfffbd000
-#define VMM_IDENTITY_MAP_ADDR		0xfffbc000
-#define CPUID_MAX_ENTRIES		256
 
 #define PORT_KBD_DATA		0x60
 #define PORT_KBD_STATUS		0x64
@@ -66,74 +60,6 @@
 #define MSR_MTRR_DEF_TYPE	0x2ff
 #define MTRR_DEF_TYPE_E		BIT(11)
 #define MTRR_TYPE_WB		6
-
-static void check_cap(struct vmm *vm, long cap, const char *name)
-{
-	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, cap) <= 0)
-		vmm_die("/dev/kvm lacks %s", name);
-}
-
-static void get_supported_cpuid(struct vmm *vm)
-{
-	struct kvm_cpuid2 *cpuid;
-
-	cpuid = calloc(1, sizeof(*cpuid) +
-		       CPUID_MAX_ENTRIES * sizeof(cpuid->entries[0]));
-	if (!cpuid)
-		vmm_die("out of memory");
-	cpuid->nent = CPUID_MAX_ENTRIES;
-	if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid) < 0)
-		vmm_die("KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
-	vm->cpuid = cpuid;
-}
-
-/* The VM with its irqchip and PIT, before any vCPU or memory. */
-void vcpu_init_kvm(struct vmm *vm)
-{
-	/* Port 0x61 (PIT channel 2 gate and output) in the kernel too. */
-	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
-	__u64 identity_map = VMM_IDENTITY_MAP_ADDR;
-	int max_cpus, ret;
-
-	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (vm->kvm_fd < 0)
-		diag_kvm_open(errno);
-	ret = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
-	if (ret != KVM_API_VERSION_EXPECTED)
-		vmm_die("/dev/kvm: API version %d, expected %d", ret,
-			KVM_API_VERSION_EXPECTED);
-	check_cap(vm, KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP");
-	check_cap(vm, KVM_CAP_PIT2, "KVM_CAP_PIT2");
-	check_cap(vm, KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD");
-	check_cap(vm, KVM_CAP_IRQFD, "KVM_CAP_IRQFD");
-	check_cap(vm, KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR");
-	check_cap(vm, KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID");
-	max_cpus = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
-	if (max_cpus <= 0)
-		max_cpus = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
-				 KVM_CAP_NR_VCPUS);
-	if (max_cpus > 0 && vm->ncpus > (unsigned int)max_cpus)
-		vmm_die("--cpus %u: KVM allows at most %d vCPUs", vm->ncpus,
-			max_cpus);
-
-	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
-	if (vm->vm_fd < 0)
-		diag_create_vm(errno);
-	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, VMM_TSS_ADDR) < 0)
-		vmm_die("KVM_SET_TSS_ADDR: %s", strerror(errno));
-	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
-		  KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0 &&
-	    ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &identity_map) < 0)
-		vmm_die("KVM_SET_IDENTITY_MAP_ADDR: %s", strerror(errno));
-	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
-		vmm_die("KVM_CREATE_IRQCHIP: %s", strerror(errno));
-	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
-		vmm_die("KVM_CREATE_PIT2: %s", strerror(errno));
-	vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-	if ((long)vm->run_size <= 0)
-		vmm_die("KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
-	get_supported_cpuid(vm);
-}
 
 static unsigned int order_base_2(unsigned int n)
 {
@@ -379,7 +305,7 @@ static void vcpu_exit_mmio(struct vcpu *vcpu)
 	__u32 len = run->mmio.len;
 	struct vmm *vm = vcpu->vm;
 
-	if (addr >= VMM_DEV_BASE && addr + len <= VMM_DEV_BASE + 0x1000) {
+	if (addr >= VMM_DEV_BASE && addr + len <= VMM_DEV_BASE + KTSTR_VC_MMIO_SIZE) {
 		vdev_mmio(vm, addr - VMM_DEV_BASE, run->mmio.data, len,
 			  run->mmio.is_write);
 		return;
@@ -449,6 +375,27 @@ static void vcpu_probe(struct vcpu *vcpu)
 	__atomic_store_n(&vcpu->probe_round, round, __ATOMIC_RELEASE);
 }
 
+/* KVM_EXIT_SYSTEM_EVENT: the VM ends, how depends on the event. */
+static void vcpu_system_event(struct vcpu *vcpu)
+{
+	__u32 type = vcpu->run->system_event.type;
+
+	switch (type) {
+	case KVM_SYSTEM_EVENT_SHUTDOWN:
+		vmm_stop(vcpu->vm, VMM_POWEROFF, "vCPU %d: system event: shutdown",
+			 vcpu->id);
+		break;
+	case KVM_SYSTEM_EVENT_RESET:
+		vmm_stop(vcpu->vm, VMM_REBOOT, "vCPU %d: system event: reset",
+			 vcpu->id);
+		break;
+	default:
+		vmm_stop(vcpu->vm, VMM_ERROR, "vCPU %d: system event %u",
+			 vcpu->id, type);
+		break;
+	}
+}
+
 /* Handles one exit; false when the vCPU must stop. */
 static bool vcpu_handle_exit(struct vcpu *vcpu)
 {
@@ -474,20 +421,7 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 		vcpu_report_regs(vcpu);
 		return false;
 	case KVM_EXIT_SYSTEM_EVENT:
-		switch (run->system_event.type) {
-		case KVM_SYSTEM_EVENT_SHUTDOWN:
-			vmm_stop(vm, VMM_POWEROFF, "vCPU %d: system event: shutdown",
-				 vcpu->id);
-			break;
-		case KVM_SYSTEM_EVENT_RESET:
-			vmm_stop(vm, VMM_REBOOT, "vCPU %d: system event: reset",
-				 vcpu->id);
-			break;
-		default:
-			vmm_stop(vm, VMM_ERROR, "vCPU %d: system event %u",
-				 vcpu->id, run->system_event.type);
-			break;
-		}
+		vcpu_system_event(vcpu);
 		return false;
 	case KVM_EXIT_FAIL_ENTRY:
 		vmm_stop(vm, VMM_ERROR, "vCPU %d: KVM_EXIT_FAIL_ENTRY, hardware reason %#llx",

@@ -73,23 +73,13 @@
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
+#include <linux/ktstr_vconsole.h>
 #include <linux/types.h>
 
-#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+/* The frame types and sizes, and tlv_crc32(): ktstr-tlv's (tlv.c). */
+#include "tlv.h"
 
-#define TLV_TYPE(a, b, c, d)	\
-	(((__u32)(a) << 24) | ((__u32)(b) << 16) | \
-	 ((__u32)(c) << 8) | (__u32)(d))
-#define TLV_EXIT		TLV_TYPE('E', 'X', 'I', 'T')
-#define TLV_LIFE		TLV_TYPE('L', 'I', 'F', 'E')
-#define TLV_SOUT		TLV_TYPE('S', 'O', 'U', 'T')
-#define TLV_SRDY		TLV_TYPE('S', 'R', 'D', 'Y')
-#define TLV_PRAW		TLV_TYPE('P', 'R', 'A', 'W')
-#define TLV_SNRQ		TLV_TYPE('S', 'N', 'R', 'Q')
-#define TLV_SNRP		TLV_TYPE('S', 'N', 'R', 'P')
-#define TLV_HDR_LEN		16
-#define TLV_SNR_NAME_LEN	64
-#define TLV_SNR_LEN		(8 + TLV_SNR_NAME_LEN)
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 
 /* A port write() is one buffer of at most 32 KiB: one frame, whole. */
 #define FRAME_MAX		(32 * 1024)
@@ -97,10 +87,6 @@
 #define LIFE_INIT		1
 #define LIFE_WAIT_WAKE		2
 #define LIFE_POWER_OFF		3
-
-#define WAKE_DUMP		0xd1
-#define WAKE_SHUTDOWN		0xd3
-#define WAKE_BPF_WRITE_DONE	0xbf
 
 #define WRITE_ZERO_RETRIES	10000
 #define WRITE_ZERO_WAIT_US	1000
@@ -141,30 +127,6 @@ static struct {
 	.bench_threads = 1,
 	.echo_n = 200,
 };
-
-static __u32 crc_table[256];
-
-static void crc32_init(void)
-{
-	__u32 c, i, k;
-
-	for (i = 0; i < 256; i++) {
-		c = i;
-		for (k = 0; k < 8; k++)
-			c = c & 1 ? 0xedb88320 ^ (c >> 1) : c >> 1;
-		crc_table[i] = c;
-	}
-}
-
-static __u32 crc32(const void *buf, size_t len)
-{
-	const __u8 *p = buf;
-	__u32 c = 0xffffffff;
-
-	while (len--)
-		c = crc_table[(c ^ *p++) & 0xff] ^ (c >> 8);
-	return c ^ 0xffffffff;
-}
 
 static void put_le32(__u8 *p, __u32 v)
 {
@@ -238,7 +200,7 @@ static int send_frame(__u32 type, const void *payload, size_t len)
 		return -1;
 	put_le32(buf, type);
 	put_le32(buf + 4, len);
-	put_le32(buf + 8, crc32(payload, len));
+	put_le32(buf + 8, tlv_crc32(0, payload, len));
 	put_le32(buf + 12, 0);
 	memcpy(buf + TLV_HDR_LEN, payload, len);
 	ret = write_all(bulk_fd, buf, TLV_HDR_LEN + len);
@@ -468,9 +430,9 @@ static int wait_reply(unsigned long timeout_s, __u32 *id, __u32 *status,
 		    TLV_SNR_LEN);
 		return -1;
 	}
-	if (get_le32(buf + 8) != crc32(buf + TLV_HDR_LEN, TLV_SNR_LEN)) {
+	if (get_le32(buf + 8) != tlv_crc32(0, buf + TLV_HDR_LEN, TLV_SNR_LEN)) {
 		say("reply CRC %#x, payload has %#x", get_le32(buf + 8),
-		    crc32(buf + TLV_HDR_LEN, TLV_SNR_LEN));
+		    tlv_crc32(0, buf + TLV_HDR_LEN, TLV_SNR_LEN));
 		return -1;
 	}
 	*id = get_le32(buf + TLV_HDR_LEN);
@@ -705,7 +667,7 @@ static int mode_echo(void)
 		n = read(console_fd, &c, 1);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0 || c == WAKE_SHUTDOWN)
+		if (n <= 0 || c == KTSTR_VC_WAKE_SHUTDOWN)
 			break;
 		if (write_all(console_fd, &c, 1))
 			break;
@@ -744,11 +706,12 @@ static void wait_wake(void)
 			return;
 		}
 		for (i = 0; i < n; i++) {
-			if (buf[i] == WAKE_SHUTDOWN) {
+			if (buf[i] == KTSTR_VC_WAKE_SHUTDOWN) {
 				say("wake byte 0xd3: power off");
 				return;
 			}
-			if (buf[i] == WAKE_DUMP || buf[i] == WAKE_BPF_WRITE_DONE)
+			if (buf[i] == KTSTR_VC_WAKE_DUMP ||
+			    buf[i] == KTSTR_VC_WAKE_BPF_WRITE_DONE)
 				say("wake byte %#x: nothing to do", buf[i]);
 			else
 				say("unexpected byte %#x on /dev/hvc0", buf[i]);
@@ -770,25 +733,19 @@ static int host_snrp_frame(void)
 	return send_frame(TLV_SNRP, payload, sizeof(payload)) ? 1 : 0;
 }
 
-int main(int argc, char **argv)
+/* Mounts, options, ports, SRDY; false without a device to talk to. */
+static bool bring_up(void)
 {
 	long long waited;
-	int code;
 
-	crc32_init();
-	if (argc == 2 && !strcmp(argv[1], "--snrp-frame"))
-		return host_snrp_frame();
 	mount_fs("devtmpfs", "/dev");
 	mount_fs("proc", "/proc");
 	mount_fs("sysfs", "/sys");
 	parse_cmdline();
 	waited = wait_for_ports();
 	open_console();
-	if (!have_hvc) {
-		say("powering off");
-		reboot(RB_POWER_OFF);
-		return 1;
-	}
+	if (!have_hvc)
+		return false;
 	say("hello from /dev/hvc0 (mode %s)", opt.mode);
 	if (waited > 0)
 		say("ports ready %lld ms after /init started", waited);
@@ -797,7 +754,36 @@ int main(int argc, char **argv)
 	if (bulk_fd < 0)
 		say("/dev/vport0p1: %s", strerror(errno));
 	send_frame(TLV_SRDY, NULL, 0);
+	return true;
+}
 
+/* The modes that end with EXIT and the wake byte; the EXIT code. */
+static int run_mode(void)
+{
+	if (!strcmp(opt.mode, "flood"))
+		return mode_flood();
+	if (!strcmp(opt.mode, "bench"))
+		return mode_bench();
+	if (!strcmp(opt.mode, "echo"))
+		return mode_echo();
+	if (strcmp(opt.mode, "check"))
+		say("unknown ktstr.mode=%s: running check", opt.mode);
+	return mode_check();
+}
+
+int main(int argc, char **argv)
+{
+	int code;
+
+	/* tlv_crc32() builds its table on first use: before any thread. */
+	tlv_crc32(0, NULL, 0);
+	if (argc == 2 && !strcmp(argv[1], "--snrp-frame"))
+		return host_snrp_frame();
+	if (!bring_up()) {
+		say("powering off");
+		reboot(RB_POWER_OFF);
+		return 1;
+	}
 	if (!strcmp(opt.mode, "reboot")) {
 		send_life(LIFE_INIT, "reboot");
 		send_exit(0);
@@ -805,17 +791,7 @@ int main(int argc, char **argv)
 		reboot(RB_AUTOBOOT);
 		return 1;
 	}
-	if (!strcmp(opt.mode, "flood")) {
-		code = mode_flood();
-	} else if (!strcmp(opt.mode, "bench")) {
-		code = mode_bench();
-	} else if (!strcmp(opt.mode, "echo")) {
-		code = mode_echo();
-	} else {
-		if (strcmp(opt.mode, "check"))
-			say("unknown ktstr.mode=%s: running check", opt.mode);
-		code = mode_check();
-	}
+	code = run_mode();
 	if (bulk_fd < 0)
 		code = 1;
 	send_exit(code);
