@@ -235,25 +235,29 @@ static int vc_vring_walk(struct vc_dev *dev, unsigned int qi, u16 head)
 }
 
 /*
- * The chain's readable part, the source of copy_from_iter().  A chain of
- * one segment, the usual one, is a ubuf iterator, which copies without
- * walking an iovec array (as import_ubuf() does for read() and write()).
+ * One direction of the chain as an iov_iter.  A chain of one segment,
+ * the usual one, is a ubuf iterator, which copies without walking an
+ * iovec array (as import_ubuf() does for read() and write()).
  */
+static void vc_chain_iter(struct iov_iter *iter, unsigned int dir,
+			  const struct iovec *iov, unsigned int nr, size_t len)
+{
+	if (nr == 1)
+		iov_iter_ubuf(iter, dir, iov->iov_base, len);
+	else
+		iov_iter_init(iter, dir, iov, nr, len);
+}
+
+/* The chain's readable part, the source of copy_from_iter(). */
 void vc_chain_out_iter(const struct vc_chain *c, struct iov_iter *iter)
 {
-	if (c->nout == 1)
-		iov_iter_ubuf(iter, WRITE, c->out[0].iov_base, c->out_len);
-	else
-		iov_iter_init(iter, WRITE, c->out, c->nout, c->out_len);
+	vc_chain_iter(iter, WRITE, c->out, c->nout, c->out_len);
 }
 
 /* The chain's writable part, the destination of copy_to_iter(). */
 void vc_chain_in_iter(const struct vc_chain *c, struct iov_iter *iter)
 {
-	if (c->nin == 1)
-		iov_iter_ubuf(iter, READ, c->in[0].iov_base, c->in_len);
-	else
-		iov_iter_init(iter, READ, c->in, c->nin, c->in_len);
+	vc_chain_iter(iter, READ, c->in, c->nin, c->in_len);
 }
 
 /* Stop the run here?  Counted: each stop is a run the guest made long. */
