@@ -108,6 +108,16 @@ responder()
 	fi
 }
 
+# heartbeat: a console line every 30 s for as long as the L1 runs, the
+# sign of life run-l1.sh's watchdog waits for: the nested-TCG stall stops
+# the whole L1, this loop with it.  Not a "vmm-test:" line, so not a result.
+heartbeat()
+{
+	while sleep 30; do
+		echo "l1: up $(cut -d ' ' -f 1 /proc/uptime) s"
+	done
+}
+
 # progress NAME: while the L2 runs, every 30 s how far its console got,
 # so that a boot that hangs shows where (the console is shown in full
 # only when the run ends).
@@ -670,5 +680,6 @@ mount -t proc none /proc
 mount -t sysfs none /sys
 mount -t devtmpfs none /dev
 mount -t tmpfs none /tmp
+heartbeat &
 main
 poweroff -f

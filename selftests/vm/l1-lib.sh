@@ -153,20 +153,6 @@ l1_module()
 	[[ -n ${L1_KO:-} ]] || kmod_build "$ver" "$TOP" "$OUT/kmod"
 }
 
-# l1_hung OUT: did the L1 run whose files are in OUT (run-l1.sh's) time
-# out silently?  One that printed an oops, a warning or any backtrace is
-# never taken for the environment's stall.
-l1_hung()
-{
-	case $(cat "$1/qemu.status" 2> /dev/null) in
-	124|137) ;;
-	*) return 1 ;;
-	esac
-	# Whole words: "stall" alone is in every "Installing" line.
-	! grep -qE 'Oops|BUG:|WARNING:|Call Trace|general protection|soft lockup|hard LOCKUP|rcu: INFO:|self-detected stall|detected stalls' \
-		"$1/console.log"
-}
-
 # headers_version SERIES: the newest installed Debian headers of SERIES,
 # e.g. 6.1 -> 6.1.0-56-amd64, 6.12 -> 6.12.117+deb12-amd64; not the -rt
 # or -cloud flavours.

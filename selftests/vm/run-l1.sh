@@ -26,7 +26,9 @@
 # 6.12 headers'), L1_KDIR (its unpacked linux-image tree, default
 # build/kernels/VER), L1_KO (a ktstr_vconsole.ko built
 # for it, default built here), OUT (work directory, default
-# build/vmm-test), L1_TIMEOUT (default 1200 s), L2_CPUS (2), FLOOD_MIB (8),
+# build/vmm-test), L1_TIMEOUT (default 1200 s), L1_STALL_S (180: the
+# console silence after which an L1 counts as stalled), L1_TRIES (3 runs
+# of a part that stalls), L2_CPUS (2), FLOOD_MIB (8),
 # CASES (default: all, in the two VMs of PARTS below; else one VM runs
 # the cases named, see l1-init.sh), NODEV_CMDLINE (added to the
 # command line of the boot without the device, e.g. initcall_debug),
@@ -44,6 +46,8 @@ TOP=$(cd "$HERE/../.." && pwd)
 OUT=${OUT:-$TOP/build/vmm-test}
 PROGS=$TOP/build/userspace-vmm
 L1_TIMEOUT=${L1_TIMEOUT:-1200}
+L1_STALL_S=${L1_STALL_S:-180}
+L1_TRIES=${L1_TRIES:-3}
 PATH=$PATH:/usr/sbin:/sbin
 
 # shellcheck source-path=SCRIPTDIR source=l1-lib.sh
@@ -184,41 +188,118 @@ make_initramfs()
 PARTS=("usage nokvm nodev quickstart perm abi busy stdin term"
        "check reboot triple flood flood4 slot1 maxcpus two sigterm")
 
-# l1_run CASES: one first-level VM running them, its console and results
-# added to OUT/console.log and OUT/result.log.  OUT/qemu.status keeps
-# the first timeout (what l1_hung looks for), else the first failure.
-l1_run()
+# kill_tree SIGNAL PID: PID and every process below it (l1_qemu's subshell,
+# timeout(1), QEMU).
+kill_tree()
 {
-	local append st
+	local child
+
+	for child in $(pgrep -P "$2" || true); do
+		kill_tree "$1" "$child"
+	done
+	kill "-$1" "$2" 2> /dev/null || true
+}
+
+# l1_watchdog PID CONSOLE: stops the L1 under PID once CONSOLE has not
+# grown for L1_STALL_S seconds.  l1-init.sh's heartbeat prints every 30 s
+# while the L1 runs; the nested-TCG stall (DESIGN.md) stops the whole L1
+# and would otherwise cost all of L1_TIMEOUT.  The longest silence seen
+# goes to OUT/silence, the stop to OUT/stalled.
+l1_watchdog()
+{
+	local size last=-1 since now longest=0
+
+	since=$(date +%s)
+	while kill -0 "$1" 2> /dev/null; do
+		sleep 5
+		now=$(date +%s)
+		size=$(stat -c %s "$2" 2> /dev/null || echo 0)
+		if ((size != last)); then
+			last=$size
+			since=$now
+			continue
+		fi
+		((now - since <= longest)) || longest=$((now - since))
+		echo "$longest" > "$OUT/silence"
+		((now - since >= L1_STALL_S)) || continue
+		: > "$OUT/stalled"
+		kill_tree TERM "$1"
+		sleep 10
+		kill_tree KILL "$1"
+		return
+	done
+}
+
+# l1_boot CASES CONSOLE: one first-level VM running CASES, its console in
+# CONSOLE and added to OUT/console.log, its result lines in OUT/part.log.
+# Returns QEMU's status: timeout(1)'s 124 (137 after its -k) when the L1
+# ran out of time, 125 when the watchdog stopped it.
+l1_boot()
+{
+	local append qpid st=0
 
 	append="console=ttyS0 panic=-1 l2_cpus=${L2_CPUS:-2} flood_mib=${FLOOD_MIB:-8}"
 	append+=" cases=\"$1\"${L1_APPEND:+ $L1_APPEND}"
+	rm -f "$OUT/stalled"
+	echo 0 > "$OUT/silence"
 	{
-		st=0
 		l1_qemu "$L1_TIMEOUT" 1 "$kdir/boot/vmlinuz-$ver" \
-			"$OUT/initramfs-l1.cpio.gz" "$append" 2>&1 || st=$?
+			"$OUT/initramfs-l1.cpio.gz" "$append" 2>&1 &
+		qpid=$!
+		l1_watchdog "$qpid" "$2" &
+		wait "$qpid" || st=$?
+		wait
 		echo $st > "$OUT/qemu.part"
-	} | sed -u 's/\r$//' | tee -a "$OUT/console.log" |
-		sed -u -n 's/^\(\[[^]]*\] \)\?vmm-test: //p' | tee -a "$OUT/result.log" || true
-	st=$(cat "$OUT/qemu.part")
+	} | sed -u 's/\r$//' | tee "$2" | tee -a "$OUT/console.log" |
+		sed -u -n 's/^\(\[[^]]*\] \)\?vmm-test: //p' > "$OUT/part.log" || true
+	[[ ! -e $OUT/stalled ]] || return 125
+	return "$(cat "$OUT/qemu.part")"
+}
+
+# l1_stalled STATUS CONSOLE: was that L1 stopped for want of progress,
+# without a word of its own?  One that printed an oops, a warning or any
+# backtrace is never taken for the environment's stall.
+l1_stalled()
+{
+	case $1 in
+	124|125|137) ;;
+	*) return 1 ;;
+	esac
+	# Whole words: "stall" alone is in every "Installing" line.
+	! grep -qE 'Oops|BUG:|WARNING:|Call Trace|general protection|soft lockup|hard LOCKUP|rcu: INFO:|self-detected stall|detected stalls' \
+		"$2"
+}
+
+# l1_run CASES N: the first-level VM of part N, once more (up to L1_TRIES
+# in all) each time it stalls; the last run's results are the part's,
+# added to OUT/result.log and printed.  Each run's console is in
+# OUT/console-N.TRY.log, all of them in OUT/console.log.
+l1_run()
+{
+	local try st log
+
+	for ((try = 1; ; try++)); do
+		log=$OUT/console-$2.$try.log
+		st=0
+		l1_boot "$1" "$log" || st=$?
+		echo "# L1 part $2, run $try: status $st, longest console silence $(cat "$OUT/silence") s"
+		if ((try == L1_TRIES)) || ! l1_stalled "$st" "$log"; then
+			break
+		fi
+		# Seen here at random points, once in a boot without the device.
+		echo "# L1 part $2 stopped making progress ($(grep -c '^ok' "$OUT/part.log" || true) checks in, last line:" \
+			"$(grep -v -e '^$' -e '^qemu-system' -e '^l1: up' "$log" | tail -n 1 | cut -c 1-120)); running it once more"
+	done
+	tee -a "$OUT/result.log" < "$OUT/part.log"
 	case $st in
-	124|137)
-		# timeout(1) says 124 (137 after its -k): the L1 stopped
-		# making progress.
-		echo "# the L1 VM timed out after $L1_TIMEOUT s"
-		case $(cat "$OUT/qemu.status") in
-		124|137) ;;
-		*) echo "$st" > "$OUT/qemu.status" ;;
-		esac
-		;;
-	0) ;;
-	*) [[ $(cat "$OUT/qemu.status") != 0 ]] || echo "$st" > "$OUT/qemu.status" ;;
+	124|137) echo "# the L1 VM timed out after $L1_TIMEOUT s" ;;
+	125) echo "# the L1 VM printed nothing for $L1_STALL_S s and was stopped" ;;
 	esac
 }
 
 main()
 {
-	local rc=0 pass fail part parts=("${PARTS[@]}")
+	local rc=0 pass fail i parts=("${PARTS[@]}")
 
 	mkdir -p "$OUT"
 	kernel_unpack "$ver" "$kdir"
@@ -228,9 +309,9 @@ main()
 	[[ -z ${CASES:-} ]] || parts=("$CASES")
 	: > "$OUT/console.log"
 	: > "$OUT/result.log"
-	echo 0 > "$OUT/qemu.status"
-	for part in "${parts[@]}"; do
-		l1_run "$part"
+	rm -f "$OUT"/console-*.log
+	for i in "${!parts[@]}"; do
+		l1_run "${parts[i]}" $((i + 1))
 	done
 	(($(grep -c '^end$' "$OUT/result.log") == ${#parts[@]})) ||
 		{ echo "not ok - L1 finished"; rc=1; }

@@ -248,25 +248,12 @@ boot_vm()
 # the decoded frames.
 vmm_test()
 {
-	local dir=$VM_OUT/$ver t0 try
+	local dir=$VM_OUT/$ver t0
 
 	t0=$(now_ms)
-	rm -rf "$dir/vmm-hung" "$dir/vmm-hung.log"
-	for try in 1 2; do
-		L1_VER=$ver L1_KDIR=$kdir L1_TIMEOUT=$l1_timeout L1_APPEND=$l1_append \
-			L1_KO=$dir/kmod/vconsole/ktstr_vconsole.ko OUT=$dir/vmm \
-			bash "$HERE/run-l1.sh" > "$dir/vmm.log" 2>&1 || true
-		if ((try == 2)) || ! l1_hung "$dir/vmm"; then
-			break
-		fi
-		# The nested-TCG stall of DESIGN.md: seen here at random
-		# points, once in a boot without the device.  The first
-		# run's files are kept; the second run's checks count.
-		echo "# vmm: the L1 VM stopped making progress ($(grep -c '^ok' "$dir/vmm/result.log") checks in, last line:" \
-			"$(grep -v -e '^$' -e '^qemu-system' "$dir/vmm/console.log" | tail -n 1 | cut -c 1-120)); running it once more"
-		mv "$dir/vmm" "$dir/vmm-hung"
-		mv "$dir/vmm.log" "$dir/vmm-hung.log"
-	done
+	L1_VER=$ver L1_KDIR=$kdir L1_TIMEOUT=$l1_timeout L1_APPEND=$l1_append \
+		L1_KO=$dir/kmod/vconsole/ktstr_vconsole.ko OUT=$dir/vmm \
+		bash "$HERE/run-l1.sh" > "$dir/vmm.log" 2>&1 || true
 	grep -E '^((not )?ok - |# )' "$dir/vmm.log" |
 		sed -E 's/^((not )?ok) - /\1 - vmm: /' | tee -a "$dir/tap.log"
 	timings+="${timings:+, }vmm-test $(elapsed "$t0")"
