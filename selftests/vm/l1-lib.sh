@@ -3,7 +3,7 @@
 #
 # l1-lib.sh: sourced (bash) by the scripts that boot a first-level VM on
 # one of Debian's kernels or the debug kernel: selftests/vm/run.sh,
-# selftests/vm/run-l1.sh and selftests/bench/real-guest.sh.
+# run-l1.sh, run-verbatim.sh and selftests/bench/real-guest.sh.
 
 L1_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
@@ -151,6 +151,83 @@ l1_kernel()
 l1_module()
 {
 	[[ -n ${L1_KO:-} ]] || kmod_build "$ver" "$TOP" "$OUT/kmod"
+}
+
+# kill_tree SIGNAL PID: PID and every process below it (l1_qemu's subshell,
+# timeout(1), QEMU).
+kill_tree()
+{
+	local child
+
+	for child in $(pgrep -P "$2" || true); do
+		kill_tree "$1" "$child"
+	done
+	kill "-$1" "$2" 2> /dev/null || true
+}
+
+# l1_watchdog PID CONSOLE: stops the L1 under PID once CONSOLE has not
+# grown for L1_STALL_S seconds (default 180).  The L1's init prints a
+# heartbeat every 30 s (l1-init.sh, verbatim-init.sh); the nested-TCG
+# stall (DESIGN.md) stops the whole L1 and would otherwise cost all of
+# its timeout.  The longest silence seen goes to OUT/silence, the stop
+# to OUT/stalled.
+l1_watchdog()
+{
+	local size last=-1 since now longest=0
+
+	echo 0 > "$OUT/silence"
+	rm -f "$OUT/stalled"
+	since=$(date +%s)
+	while kill -0 "$1" 2> /dev/null; do
+		sleep 5
+		now=$(date +%s)
+		size=$(stat -c %s "$2" 2> /dev/null || echo 0)
+		if ((size != last)); then
+			last=$size
+			since=$now
+			continue
+		fi
+		((now - since <= longest)) || longest=$((now - since))
+		echo "$longest" > "$OUT/silence"
+		((now - since >= ${L1_STALL_S:-180})) || continue
+		: > "$OUT/stalled"
+		kill_tree TERM "$1"
+		sleep 10
+		kill_tree KILL "$1"
+		return
+	done
+}
+
+# l1_watched CONSOLE COMMAND...: COMMAND (an L1's QEMU, in the caller's
+# pipeline that copies its output to CONSOLE) under l1_watchdog.  Returns
+# COMMAND's status, 125 when the watchdog stopped it.
+l1_watched()
+{
+	local console=$1 pid st=0
+
+	shift
+	"$@" &
+	pid=$!
+	l1_watchdog "$pid" "$console" &
+	wait "$pid" || st=$?
+	wait
+	[[ ! -e $OUT/stalled ]] || st=125
+	return $st
+}
+
+# l1_stalled STATUS CONSOLE: was the L1 of that exit status (timeout(1)'s
+# 124 or 137, l1_watched's 125) and console stopped for want of progress,
+# without a word of its own?  One that printed an oops, a warning or any
+# backtrace is never taken for the environment's stall.
+l1_stalled()
+{
+	case $1 in
+	124|125|137) ;;
+	*) return 1 ;;
+	esac
+	# Whole words: "stall" alone is in every "Installing" line.
+	! grep -qE 'Oops|BUG:|WARNING:|Call Trace|general protection|soft lockup|hard LOCKUP|rcu: INFO:|self-detected stall|detected stalls' \
+		"$2"
 }
 
 # headers_version SERIES: the newest installed Debian headers of SERIES,

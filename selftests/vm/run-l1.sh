@@ -188,86 +188,24 @@ make_initramfs()
 PARTS=("usage nokvm nodev quickstart perm abi busy stdin term"
        "check reboot triple flood flood4 slot1 maxcpus two sigterm")
 
-# kill_tree SIGNAL PID: PID and every process below it (l1_qemu's subshell,
-# timeout(1), QEMU).
-kill_tree()
-{
-	local child
-
-	for child in $(pgrep -P "$2" || true); do
-		kill_tree "$1" "$child"
-	done
-	kill "-$1" "$2" 2> /dev/null || true
-}
-
-# l1_watchdog PID CONSOLE: stops the L1 under PID once CONSOLE has not
-# grown for L1_STALL_S seconds.  l1-init.sh's heartbeat prints every 30 s
-# while the L1 runs; the nested-TCG stall (DESIGN.md) stops the whole L1
-# and would otherwise cost all of L1_TIMEOUT.  The longest silence seen
-# goes to OUT/silence, the stop to OUT/stalled.
-l1_watchdog()
-{
-	local size last=-1 since now longest=0
-
-	since=$(date +%s)
-	while kill -0 "$1" 2> /dev/null; do
-		sleep 5
-		now=$(date +%s)
-		size=$(stat -c %s "$2" 2> /dev/null || echo 0)
-		if ((size != last)); then
-			last=$size
-			since=$now
-			continue
-		fi
-		((now - since <= longest)) || longest=$((now - since))
-		echo "$longest" > "$OUT/silence"
-		((now - since >= L1_STALL_S)) || continue
-		: > "$OUT/stalled"
-		kill_tree TERM "$1"
-		sleep 10
-		kill_tree KILL "$1"
-		return
-	done
-}
-
 # l1_boot CASES CONSOLE: one first-level VM running CASES, its console in
 # CONSOLE and added to OUT/console.log, its result lines in OUT/part.log.
-# Returns QEMU's status: timeout(1)'s 124 (137 after its -k) when the L1
-# ran out of time, 125 when the watchdog stopped it.
+# Returns l1_watched's status: timeout(1)'s 124 (137 after its -k) when
+# the L1 ran out of time, 125 when the watchdog stopped it.
 l1_boot()
 {
-	local append qpid st=0
+	local append st
 
 	append="console=ttyS0 panic=-1 l2_cpus=${L2_CPUS:-2} flood_mib=${FLOOD_MIB:-8}"
 	append+=" cases=\"$1\"${L1_APPEND:+ $L1_APPEND}"
-	rm -f "$OUT/stalled"
-	echo 0 > "$OUT/silence"
 	{
-		l1_qemu "$L1_TIMEOUT" 1 "$kdir/boot/vmlinuz-$ver" \
-			"$OUT/initramfs-l1.cpio.gz" "$append" 2>&1 &
-		qpid=$!
-		l1_watchdog "$qpid" "$2" &
-		wait "$qpid" || st=$?
-		wait
+		st=0
+		l1_watched "$2" l1_qemu "$L1_TIMEOUT" 1 "$kdir/boot/vmlinuz-$ver" \
+			"$OUT/initramfs-l1.cpio.gz" "$append" 2>&1 || st=$?
 		echo $st > "$OUT/qemu.part"
 	} | sed -u 's/\r$//' | tee "$2" | tee -a "$OUT/console.log" |
 		sed -u -n 's/^\(\[[^]]*\] \)\?vmm-test: //p' > "$OUT/part.log" || true
-	[[ ! -e $OUT/stalled ]] || return 125
 	return "$(cat "$OUT/qemu.part")"
-}
-
-# l1_stalled STATUS CONSOLE: was that L1 stopped for want of progress,
-# without a word of its own?  One that printed an oops, a warning or any
-# backtrace is never taken for the environment's stall.
-l1_stalled()
-{
-	case $1 in
-	124|125|137) ;;
-	*) return 1 ;;
-	esac
-	# Whole words: "stall" alone is in every "Installing" line.
-	! grep -qE 'Oops|BUG:|WARNING:|Call Trace|general protection|soft lockup|hard LOCKUP|rcu: INFO:|self-detected stall|detected stalls' \
-		"$2"
 }
 
 # l1_run CASES N: the first-level VM of part N, once more (up to L1_TRIES

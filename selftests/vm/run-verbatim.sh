@@ -24,6 +24,7 @@
 # Environment: L1_VER (default the newest 6.12 headers' release), OUT
 # (work directory, default build/verbatim), L1_TIMEOUT (default 2400 s),
 # QS_TIMEOUT (the quick start's own bound in the VM, default 1800 s),
+# L1_STALL_S and L1_TRIES (default 180 s and 2 runs: as run-l1.sh's),
 # L1_APPEND (more kernel command line: init-lib.sh's settings).  The last
 # line is "N passed, N failed"; exit status 0 iff every check passed.
 
@@ -33,6 +34,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
 OUT=${OUT:-$TOP/build/verbatim}
 L1_TIMEOUT=${L1_TIMEOUT:-2400}
+L1_STALL_S=${L1_STALL_S:-180}
+L1_TRIES=${L1_TRIES:-2}
 QS_TIMEOUT=${QS_TIMEOUT:-1800}
 PATH=$PATH:/usr/sbin:/sbin
 
@@ -114,9 +117,26 @@ l1_qemu_shared_root()
 	return $st
 }
 
+# verbatim_boot KERNEL APPEND CONSOLE: one run of the L1, its console in
+# CONSOLE and added to OUT/console.log, its result lines in
+# OUT/result.log.  Returns l1_watched's status.
+verbatim_boot()
+{
+	local st
+
+	{
+		st=0
+		l1_watched "$3" l1_qemu_shared_root "$L1_TIMEOUT" 1 "$1" \
+			"$OUT/initramfs-l1.cpio.gz" "$2" -m 3G 2>&1 || st=$?
+		echo $st > "$OUT/qemu.status"
+	} | sed -u 's/\r$//' | tee "$3" | tee -a "$OUT/console.log" |
+		sed -u -n 's/^\(\[[^]]*\] \)\?vmm-test: //p' > "$OUT/result.log" || true
+	return "$(cat "$OUT/qemu.status")"
+}
+
 main()
 {
-	local kernel append st pass fail
+	local kernel append st pass fail try log
 
 	mkdir -p "$OUT"
 	[[ -f $TOP/build/guest/bzImage.hash ]] ||
@@ -127,16 +147,25 @@ main()
 	stage1
 	append="console=ttyS0 panic=-1 verbatim_init=/l1/verbatim-init.sh"
 	append+=" verbatim_lib=/l1/init-lib.sh verbatim_kdir=$modtree qs_timeout=$QS_TIMEOUT${L1_APPEND:+ $L1_APPEND}"
-	: > "$OUT/result.log"
-	st=0
-	{
-		l1_qemu_shared_root "$L1_TIMEOUT" 1 "$kernel" \
-			"$OUT/initramfs-l1.cpio.gz" "$append" -m 3G 2>&1 || st=$?
-		echo $st > "$OUT/qemu.status"
-	} | sed -u 's/\r$//' | tee "$OUT/console.log" |
-		sed -u -n 's/^\(\[[^]]*\] \)\?vmm-test: //p' | tee "$OUT/result.log" || true
-	st=$(cat "$OUT/qemu.status")
-	[[ $st == 0 ]] || echo "# the L1 VM ended with status $st (124: timed out after $L1_TIMEOUT s)"
+	: > "$OUT/console.log"
+	rm -f "$OUT"/console-*.log
+	for ((try = 1; ; try++)); do
+		log=$OUT/console-$try.log
+		st=0
+		verbatim_boot "$kernel" "$append" "$log" || st=$?
+		echo "# verbatim L1, run $try: status $st, longest console silence $(cat "$OUT/silence") s"
+		if ((try == L1_TRIES)) || ! l1_stalled "$st" "$log"; then
+			break
+		fi
+		echo "# the verbatim L1 stopped making progress ($(grep -c '^ok' "$OUT/result.log" || true) checks in, last line:" \
+			"$(grep -v -e '^$' -e '^qemu-system' -e '^l1: up' "$log" | tail -n 1 | cut -c 1-120)); running it once more"
+	done
+	cat "$OUT/result.log"
+	case $st in
+	0) ;;
+	125) echo "# the L1 VM printed nothing for $L1_STALL_S s and was stopped" ;;
+	*) echo "# the L1 VM ended with status $st (124: timed out after $L1_TIMEOUT s)" ;;
+	esac
 	grep -q '^end$' "$OUT/result.log" || echo "not ok - verbatim: L1 finished"
 	pass=$(grep -c '^ok' "$OUT/result.log" || true)
 	fail=$(grep -c '^not ok' "$OUT/result.log" || true)

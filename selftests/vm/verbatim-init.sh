@@ -169,9 +169,19 @@ check_results()
 	check "verbatim: kernel log clean" sh -c "! grep -qE '$KLOG_BAD' /tmp/klog"
 }
 
+# heartbeat: a console line every 30 s for as long as the L1 runs, the
+# sign of life run-verbatim.sh's watchdog waits for (l1-init.sh's too).
+heartbeat()
+{
+	while sleep 30; do
+		echo "l1: up $(cut -d ' ' -f 1 /proc/uptime) s"
+	done
+}
+
 main()
 {
 	mount_system
+	heartbeat &
 	kernel_modules
 	start_udev
 	khugepaged_nice0
