@@ -27,7 +27,7 @@
 # build/kernels/VER), L1_KO (a ktstr_vconsole.ko built
 # for it, default built here), OUT (work directory, default
 # build/vmm-test), L1_TIMEOUT (default 1200 s), L1_STALL_S (180: the
-# console silence after which an L1 counts as stalled), L1_TRIES (3 runs
+# console silence after which an L1 counts as stalled), L1_TRIES (4 runs
 # of a part that stalls), L2_CPUS (2), FLOOD_MIB (8),
 # CASES (default: all, in the two VMs of PARTS below; else one VM runs
 # the cases named, see l1-init.sh), NODEV_CMDLINE (added to the
@@ -47,7 +47,7 @@ OUT=${OUT:-$TOP/build/vmm-test}
 PROGS=$TOP/build/userspace-vmm
 L1_TIMEOUT=${L1_TIMEOUT:-1200}
 L1_STALL_S=${L1_STALL_S:-180}
-L1_TRIES=${L1_TRIES:-3}
+L1_TRIES=${L1_TRIES:-4}
 PATH=$PATH:/usr/sbin:/sbin
 
 # shellcheck source-path=SCRIPTDIR source=l1-lib.sh
