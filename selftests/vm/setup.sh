@@ -18,8 +18,8 @@ SRC_TARBALL=/usr/src/linux-source-6.12.tar.xz
 LINUX_SRC=$TOP/build/linux-src
 
 PACKAGES=(
-	# The VM and what goes into its initramfs.
-	qemu-system-x86 busybox-static cpio gzip kmod xz-utils
+	# What goes into the VMs' initramfs (QEMU itself: install_qemu).
+	busybox-static cpio gzip kmod xz-utils
 	# The two host kernels the module is built against (6.1, 6.12) and the
 	# source tarball the harness headers and checkpatch come from.
 	linux-headers-amd64 linux-headers-6.12-amd64 linux-source-6.12
@@ -70,6 +70,34 @@ install_packages()
 		--no-install-recommends $missing
 }
 
+# QEMU from bookworm-backports (10.0; bookworm has 7.2).  Under 7.2 the
+# VM test's nested VMs stopped dead about every other part on the debug
+# kernel.  Likely why: its TCG could miss an interrupt due one
+# instruction after an sti (a fix was posted to QEMU in December 2023),
+# which is how KVM's vcpu_enter_guest() takes the interrupt that ended a
+# guest's run.
+# Backports is Debian's own archive at pin priority 100, so nothing else
+# is upgraded from it.
+install_qemu()
+{
+	local list=/etc/apt/sources.list.d/ktstr-vconsole-backports.list
+	local v
+
+	v=$(dpkg-query -W -f='${Version}' qemu-system-x86 2> /dev/null || true)
+	if [[ -n $v ]] && dpkg --compare-versions "$v" ge 1:10; then
+		echo "setup: QEMU $v"
+		return
+	fi
+	if ! grep -rqs bookworm-backports /etc/apt/sources.list \
+		/etc/apt/sources.list.d/; then
+		echo "deb http://deb.debian.org/debian bookworm-backports main" > "$list"
+	fi
+	echo "setup: installing QEMU from bookworm-backports"
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y \
+		--no-install-recommends -t bookworm-backports qemu-system-x86
+}
+
 # Extracts the members that are not there yet.  xz cannot seek, so one
 # pass over the tarball (about 12 s) fetches all of them.
 extract_sources()
@@ -89,4 +117,5 @@ extract_sources()
 }
 
 install_packages
+install_qemu
 extract_sources
